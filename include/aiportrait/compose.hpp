@@ -1,0 +1,32 @@
+// Compose stage: puts generated faces back into the photo through the inverse alignment,
+// with a feathered mask so there is no seam and no colour jump at the border.
+#pragma once
+
+#include "aiportrait/align.hpp"
+#include "aiportrait/types.hpp"
+
+#include <vector>
+
+namespace aiportrait {
+
+struct GeneratedFace {
+    AlignedFace aligned;  // crop, matrix and inverse of the input face
+    cv::Mat generated;    // CV_8UC3, same size as aligned.crop
+    Landmarks landmarks{};  // the input face's landmarks, photo coordinates
+};
+
+// Blend mask in crop space (CV_32F, size x size, values in [0,1]): an ellipse placed and sized
+// from the template's eyes and mouth (brows to chin, ear to ear) that falls smoothly to exactly
+// 0 inside the crop border, so warping it back leaves every pixel outside the face
+// bit-identical. `feather` is the falloff width as a fraction of the ellipse radius.
+cv::Mat face_mask(const CropTemplate& tmpl, double feather);
+
+// Returns a copy of `photo` (CV_8UC3) with every face replaced. Pixels where the warped mask is
+// 0 are copied unchanged.
+cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& faces, const CropTemplate& tmpl,
+                    double feather);
+
+// Strength fallback for models without a strength input: (1 - s) * aligned + s * generated.
+cv::Mat blend_with_input(const cv::Mat& aligned, const cv::Mat& generated, double strength);
+
+}  // namespace aiportrait

@@ -1,0 +1,48 @@
+// The validated run configuration every stage reads. Built by the CLI (cli.hpp), checked once by
+// validate() before any work, so stages can trust it.
+#pragma once
+
+#include "aiportrait/types.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+enum class DetectorChoice { automatic, yunet, blazeface };
+const char* to_string(DetectorChoice d);
+
+struct Config {
+    // Inputs: files, directories (recursed, sorted) or "-" for standard input.
+    std::vector<std::string> inputs;
+    std::string files_from;       // file with one input path per line; "-" = stdin; "" = none
+    std::string output;           // file, directory, or "-" for standard output
+    std::string sidecar;          // explicit sidecar path (required to get one with -o -)
+    std::string format = "png";   // image format of outputs in directory mode: png | jpg | webp
+    bool json = false;            // NDJSON record per input on stdout
+    bool quiet = false;
+    bool skip_existing = false;
+    long long max_pixels = 150'000'000;  // refuse larger images before decoding (0 = no limit)
+
+    // Models.
+    std::string model;            // generator; empty = the installed default
+    std::string models_dir;       // where fetched models live; empty = search the defaults
+    DetectorChoice detector = DetectorChoice::automatic;
+    float detect_threshold = 0.7f;
+    int detect_max_side = 2048;
+    std::string device = "cpu";
+    int threads = 0;              // 0 = all cores
+
+    // What to make.
+    OutputKind kind = OutputKind::portrait;
+    std::optional<double> strength;         // empty = the model's default
+    std::optional<double> target_identity;  // search strength per face to reach this distance
+    bool identity = true;                   // compute identity distance per face
+    double feather = 0.3;                   // paste-back mask falloff, fraction of the face oval
+};
+
+// Throws std::invalid_argument with a message naming the offending option.
+void validate(const Config& config);
+
+}  // namespace aiportrait

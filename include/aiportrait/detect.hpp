@@ -1,0 +1,48 @@
+// Face detection stage: two OpenCV DNN detectors behind one interface.
+#pragma once
+
+#include "aiportrait/types.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+struct DetectorOptions {
+    float score_threshold = 0.7f;
+    float nms_iou = 0.3f;
+    // Photos whose longer side exceeds this are detected on a downscaled copy (0 = never);
+    // results are mapped back to full-resolution coordinates.
+    int max_side = 2048;
+};
+
+class FaceDetector {
+public:
+    virtual ~FaceDetector() = default;
+    // Faces sorted by descending box area, in the coordinates of `bgr` (CV_8UC3).
+    virtual std::vector<Face> run(const cv::Mat& bgr) const = 0;
+    virtual std::string name() const = 0;        // "yunet" or "blazeface"
+    virtual std::string model_path() const = 0;
+    virtual std::string model_sha256() const = 0;
+    virtual const DetectorOptions& options() const = 0;
+};
+
+// YuNet through cv::FaceDetectorYN. Throws std::runtime_error naming the path if the model
+// cannot be loaded.
+std::unique_ptr<FaceDetector> make_yunet_detector(const std::string& onnx_path,
+                                                  const DetectorOptions& options);
+
+// MediaPipe BlazeFace full-range ("back", 256x256) through cv::dnn. Large photos are also
+// scanned in overlapping tiles, because the network misses faces under ~60 px of its 256-px
+// view. Throws std::runtime_error naming the path if the model cannot be loaded.
+std::unique_ptr<FaceDetector> make_blazeface_detector(const std::string& onnx_path,
+                                                      const DetectorOptions& options);
+
+// Sort faces by descending box area (largest first), the order every detector returns.
+void sort_by_area(std::vector<Face>& faces);
+
+// Intersection over union of two boxes.
+float iou(const cv::Rect2f& a, const cv::Rect2f& b);
+
+}  // namespace aiportrait

@@ -1,0 +1,42 @@
+// Input discovery: turns the command line's inputs into jobs, each knowing where its portrait and
+// sidecar go. Directory inputs are walked recursively in sorted order and mirrored under the
+// output directory.
+#pragma once
+
+#include "aiportrait/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+struct Job {
+    std::string input;     // a file path, or "-" for standard input
+    std::string output;    // image path, or "-" for standard output
+    std::string sidecar;   // JSON path, or empty for none
+};
+
+// An input that cannot become a job (missing file, output would overwrite it, ...). It counts
+// as a failed input, reported with the others.
+struct RejectedInput {
+    std::string input;
+    std::string reason;
+};
+
+struct Discovery {
+    std::vector<Job> jobs;
+    std::vector<RejectedInput> rejected;
+    std::vector<std::string> warnings;
+};
+
+// True for file names with an image extension we decode (case-insensitive).
+bool has_image_extension(const std::string& path);
+
+// The sidecar path that belongs to an image output: same name, extension ".json".
+std::string sidecar_path_for(const std::string& output);
+
+// Throws std::invalid_argument for usage errors (e.g. several inputs but -o names a file, or
+// --files-from cannot be read).
+Discovery discover(const Config& config);
+
+}  // namespace aiportrait

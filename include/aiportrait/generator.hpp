@@ -1,0 +1,59 @@
+// Generate stage: a TorchScript portrait generator with its aiportrait.json metadata.
+// The contract (README "Generator contract"): forward(x) or forward(x, strength), x float32
+// Nx3xSxS RGB in [-1,1], output the same shape and range.
+#pragma once
+
+#include "aiportrait/align.hpp"
+#include "aiportrait/types.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+inline constexpr int kGeneratorFormatVersion = 1;
+
+struct GeneratorInfo {
+    std::string path;
+    std::string sha256;
+    int format_version = 0;
+    std::string name;
+    std::string version;
+    std::string license;
+    int input_size = 0;
+    CropTemplate crop;                // template, margin and size the model was trained on
+    bool accepts_strength = false;
+    double default_strength = 1.0;
+    std::string metadata_json;        // the raw aiportrait.json, for provenance
+};
+
+class Generator {
+public:
+    // Loads, validates metadata and runs one dummy forward. Throws std::runtime_error whose
+    // message starts with the path for any problem (missing, not TorchScript, no metadata,
+    // wrong output shape/range/NaN). device: "cpu" or "cuda".
+    Generator(const std::string& path, const std::string& device);
+    ~Generator();
+    Generator(const Generator&) = delete;
+    Generator& operator=(const Generator&) = delete;
+
+    const GeneratorInfo& info() const;
+
+    // Generates one portrait per aligned crop (CV_8UC3 BGR, input_size square); strengths has
+    // one value in [0,1] per crop and is ignored by models that do not accept strength.
+    // Throws std::runtime_error if the model misbehaves at run time (NaN, wrong shape).
+    std::vector<cv::Mat> run(const std::vector<cv::Mat>& crops, const std::vector<double>& strengths) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Sets the intra-op thread count of the inference library (LibTorch defaults to 1 here).
+void set_inference_threads(int threads);
+
+// True when the linked LibTorch can run on CUDA.
+bool cuda_available();
+
+}  // namespace aiportrait

@@ -1,0 +1,31 @@
+// Encode stage: images and sidecars to bytes, and bytes to files atomically (temporary file in
+// the target folder, then rename), so no reader ever sees half a file.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+// Encodes by the extension of `path_for_format` (.png lossless; .jpg/.jpeg quality 95; .webp
+// lossless). A non-empty alpha (CV_8UC1, same size) is kept for PNG/WebP. Throws
+// std::runtime_error naming the format on failure.
+std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format);
+
+// Writes bytes to `path` atomically, creating parent folders. Throws std::runtime_error naming
+// the path (disk full, permission, ...); on failure no file and no temporary remain.
+void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes);
+void write_file_atomic(const std::string& path, const std::string& text);
+
+// Writes bytes to standard output, all or throw.
+void write_stdout(const std::vector<std::uint8_t>& bytes);
+
+// Temporary files are named ".NAME.aiportrait-tmp.HOST.PID.XXXXXX". Removes those in `dir`
+// left by processes of this host that no longer run (a run killed with SIGKILL), and returns
+// how many it removed. Temporaries of live processes (a parallel shard) are left alone.
+int remove_stale_temporaries(const std::string& dir);
+
+}  // namespace aiportrait

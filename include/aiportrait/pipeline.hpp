@@ -1,0 +1,55 @@
+// The only place that calls several stages: discover -> decode -> detect -> align -> generate ->
+// compose -> encode + sidecar, for every job.
+#pragma once
+
+#include "aiportrait/config.hpp"
+#include "aiportrait/discover.hpp"
+#include "aiportrait/report.hpp"
+
+#include <memory>
+
+namespace aiportrait {
+
+struct RunSummary {
+    int ok = 0;
+    int no_face = 0;
+    int failed = 0;
+    int skipped = 0;      // --skip-existing
+    int not_started = 0;  // left when a signal stopped the run
+    int signal = 0;       // SIGINT/SIGTERM that stopped the run, 0 if none
+    double seconds = 0;
+
+    // 0 all inputs produced a portrait (or were skipped as done), 1 some failed,
+    // 128 + signal when interrupted.
+    int exit_code() const;
+    std::string line() const;  // the one-line summary closing every run
+};
+
+class Pipeline {
+public:
+    // Loads and validates every model the configuration needs. Throws std::runtime_error
+    // (a configuration/model error: exit 2) naming the file or option at fault.
+    Pipeline(const Config& config, Reporter& reporter);
+    ~Pipeline();
+
+    RunSummary run(const Discovery& discovery);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Async-signal-safe: asks a running pipeline to stop taking inputs.
+void request_stop(int signal);
+
+}  // namespace aiportrait
+
+namespace aiportrait {
+
+// `aiportrait identity A B`: prints the identity distance between the largest faces of two
+// photos on stdout (the number first, then "same" or "different"). Returns the exit code:
+// 0 done, 1 a photo is unreadable or has no face. Throws std::runtime_error on model errors.
+int compare_identity(const Config& config, const std::string& photo_a, const std::string& photo_b,
+                     Reporter& reporter);
+
+}  // namespace aiportrait

@@ -1,0 +1,107 @@
+#include "aiportrait/align.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+
+namespace aiportrait {
+
+CropTemplate CropTemplate::ffhq(int size, double margin) {
+    CropTemplate t;
+    const double s = 512.0;
+    t.points = {cv::Point2f(192.98 / s, 239.95 / s), cv::Point2f(318.90 / s, 240.19 / s),
+                cv::Point2f(256.63 / s, 314.02 / s), cv::Point2f(201.26 / s, 371.41 / s),
+                cv::Point2f(313.09 / s, 371.15 / s)};
+    t.margin = margin;
+    t.size = size;
+    return t;
+}
+
+Landmarks CropTemplate::pixel_points() const {
+    Landmarks out;
+    const double shrink = 1.0 / (1.0 + 2.0 * margin);
+    for (std::size_t i = 0; i < kNumLandmarks; ++i) {
+        out[i].x = static_cast<float>(size * (0.5 + (points[i].x - 0.5) * shrink));
+        out[i].y = static_cast<float>(size * (0.5 + (points[i].y - 0.5) * shrink));
+    }
+    return out;
+}
+
+cv::Matx23d estimate_similarity(const Landmarks& from, const Landmarks& to,
+                                const std::array<double, kNumLandmarks>& weights) {
+    // Weighted Umeyama for 2-D: centre both sets, then the optimal rotation+scale is
+    // [a -b; b a] with a = sum w (x.x'), b = sum w (x cross x'), divided by sum w |x|^2.
+    double wsum = 0, fx = 0, fy = 0, tx = 0, ty = 0;
+    for (std::size_t i = 0; i < kNumLandmarks; ++i) {
+        wsum += weights[i];
+        fx += weights[i] * from[i].x; fy += weights[i] * from[i].y;
+        tx += weights[i] * to[i].x;   ty += weights[i] * to[i].y;
+    }
+    fx /= wsum; fy /= wsum; tx /= wsum; ty /= wsum;
+    double dot = 0, cross = 0, norm = 0;
+    for (std::size_t i = 0; i < kNumLandmarks; ++i) {
+        const double ax = from[i].x - fx, ay = from[i].y - fy;
+        const double bx = to[i].x - tx, by = to[i].y - ty;
+        dot += weights[i] * (ax * bx + ay * by);
+        cross += weights[i] * (ax * by - ay * bx);
+        norm += weights[i] * (ax * ax + ay * ay);
+    }
+    if (norm <= 1e-12) return cv::Matx23d(1, 0, tx - fx, 0, 1, ty - fy);
+    const double a = dot / norm, b = cross / norm;
+    return cv::Matx23d(a, -b, tx - (a * fx - b * fy),
+                       b, a, ty - (b * fx + a * fy));
+}
+
+cv::Matx23d invert_affine(const cv::Matx23d& m) {
+    cv::Matx23d inv;
+    cv::invertAffineTransform(m, inv);
+    return inv;
+}
+
+cv::Point2f apply_affine(const cv::Matx23d& m, const cv::Point2f& p) {
+    return cv::Point2f(static_cast<float>(m(0, 0) * p.x + m(0, 1) * p.y + m(0, 2)),
+                       static_cast<float>(m(1, 0) * p.x + m(1, 1) * p.y + m(1, 2)));
+}
+
+AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate& tmpl) {
+    // Estimated mouth corners (BlazeFace) count half, so they cannot drag the fit.
+    const double mouth_weight = face.mouth_corners_estimated ? 0.5 : 1.0;
+    const std::array<double, kNumLandmarks> weights = {1.0, 1.0, 1.0, mouth_weight, mouth_weight};
+    AlignedFace out;
+    out.size = tmpl.size;
+    out.matrix = estimate_similarity(face.landmarks, tmpl.pixel_points(), weights);
+    out.inverse = invert_affine(out.matrix);
+
+    // Region of the photo the crop sees, with a little slack for interpolation.
+    const cv::Size crop_size(tmpl.size, tmpl.size);
+    std::vector<cv::Point2f> corners = {apply_affine(out.inverse, {0, 0}),
+                                        apply_affine(out.inverse, {float(tmpl.size), 0}),
+                                        apply_affine(out.inverse, {0, float(tmpl.size)}),
+                                        apply_affine(out.inverse, {float(tmpl.size), float(tmpl.size)})};
+    cv::Rect region = cv::boundingRect(corners);
+    region.x -= 2; region.y -= 2; region.width += 4; region.height += 4;
+    const cv::Rect inside = region & cv::Rect(0, 0, bgr.cols, bgr.rows);
+    const double scale = std::sqrt(std::abs(out.matrix(0, 0) * out.matrix(1, 1) - out.matrix(0, 1) * out.matrix(1, 0)));
+
+    if (scale < 0.5 && inside.area() > 0) {
+        // Shrinking by more than 2x: area-resample the region first (warpAffine's bilinear
+        // sampling would alias), then warp the smaller image with the matrix adjusted for it.
+        const double pre = std::min(1.0, scale * 1.5);
+        cv::Mat small;
+        cv::resize(bgr(inside), small, cv::Size(), pre, pre, cv::INTER_AREA);
+        const double sx = static_cast<double>(small.cols) / inside.width;
+        const double sy = static_cast<double>(small.rows) / inside.height;
+        // resize maps pixel centres: p = (p_small + 0.5) / s - 0.5 + region origin, so
+        // crop = M * p becomes a matrix on p_small.
+        const cv::Matx23d m = out.matrix;
+        const double ox = 0.5 / sx - 0.5 + inside.x, oy = 0.5 / sy - 0.5 + inside.y;
+        const cv::Matx23d adjusted(m(0, 0) / sx, m(0, 1) / sy, m(0, 0) * ox + m(0, 1) * oy + m(0, 2),
+                                   m(1, 0) / sx, m(1, 1) / sy, m(1, 0) * ox + m(1, 1) * oy + m(1, 2));
+        cv::warpAffine(small, out.crop, adjusted, crop_size, cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+    } else {
+        cv::warpAffine(bgr, out.crop, out.matrix, crop_size, cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+    }
+    return out;
+}
+
+}  // namespace aiportrait

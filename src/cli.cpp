@@ -1,0 +1,117 @@
+#include "aiportrait/cli.hpp"
+
+#include "aiportrait/version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace aiportrait {
+namespace {
+
+// Options shared by the main command and `identity`: where models come from and how to detect.
+void add_model_options(CLI::App& app, Config& c, std::string& detector) {
+    app.add_option("--models-dir", c.models_dir,
+                   "Folder of fetched models (default: $AIPORTRAIT_MODELS_DIR, else weights/ of the install)");
+    app.add_option("--detector", detector, "Face detector: auto (YuNet if installed, else BlazeFace), yunet, blazeface")
+        ->check(CLI::IsMember({"auto", "yunet", "blazeface"}))
+        ->capture_default_str();
+    app.add_option("--detect-threshold", c.detect_threshold, "Minimum detector score, in (0,1)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    app.add_option("--detect-max-side", c.detect_max_side,
+                   "Detect on a copy downscaled to this longer side (0 = full size)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--threads", c.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    app.add_option("--max-pixels", c.max_pixels, "Refuse images with more pixels, checked before decoding (0 = no limit)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+}
+
+DetectorChoice detector_from(const std::string& name) {
+    if (name == "yunet") return DetectorChoice::yunet;
+    if (name == "blazeface") return DetectorChoice::blazeface;
+    return DetectorChoice::automatic;
+}
+
+}  // namespace
+
+Command parse_command_line(int argc, char** argv) {
+    Command cmd;
+    Config& c = cmd.config;
+    CLI::App app{"aiportrait: turns photos of people into GAN-generated portraits.\n"
+                 "Writes each portrait plus a JSON sidecar describing what happened.",
+                 "aiportrait"};
+    app.set_version_flag("--version", std::string("aiportrait ") + kVersion);
+    app.footer(
+        "Examples:\n"
+        "  aiportrait photo.jpg -o portrait.png           portrait + portrait.json\n"
+        "  aiportrait photos/ -o portraits/               mirror a folder tree\n"
+        "  cat photo.jpg | aiportrait - -o - > out.png    pipe bytes through\n"
+        "  aiportrait identity a.jpg b.jpg                identity distance of two photos\n"
+        "Exit codes: 0 every input made a portrait, 1 some inputs failed, 2 usage/model error.");
+
+    std::string detector = "auto";
+    bool all_faces = false, paste = false, no_identity = false;
+    double strength = -1, target_identity = -1;
+
+    app.add_option("inputs", c.inputs, "Photos, folders (recursed, sorted) or - for standard input");
+    app.add_option("-o,--output", c.output, "Output image, output folder, or - for PNG on standard output");
+    app.add_option("--files-from", c.files_from, "Read input paths, one per line, from FILE (- = standard input)");
+    app.add_option("--sidecar", c.sidecar, "Sidecar path for a single input (default: output with .json)");
+    app.add_option("--format", c.format, "Image format of outputs written into a folder")
+        ->check(CLI::IsMember({"png", "jpg", "webp"}))
+        ->capture_default_str();
+    app.add_flag("--json", c.json, "Print one JSON record per input on standard output (NDJSON)");
+    app.add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
+    app.add_flag("--skip-existing", c.skip_existing, "Skip inputs whose output and sidecar already exist and parse");
+    app.add_option("--model", c.model, "TorchScript generator (default: the installed default generator)");
+    app.add_option("--device", c.device, "Where the generator runs")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    auto* all_flag = app.add_flag("--all-faces", all_faces, "One portrait per face: NAME_face1.png, NAME_face2.png, ...");
+    app.add_flag("--paste", paste, "The whole photo with every face replaced")->excludes(all_flag);
+    auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced, in [0,1] (default: the model's)")
+                             ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--target-identity", target_identity,
+                   "Search each face's strength so its identity distance lands near D (0.6 = same-person limit)")
+        ->check(CLI::Range(0.0, 2.0))
+        ->excludes(strength_opt);
+    app.add_flag("--no-identity", no_identity, "Skip the identity distance per face");
+    app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval, in (0,1]")
+        ->check(CLI::Range(0.001, 1.0))
+        ->capture_default_str();
+    add_model_options(app, c, detector);
+
+    CLI::App* identity_cmd = app.add_subcommand("identity", "Distance between the largest faces of two photos");
+    identity_cmd->add_option("photos", cmd.photos, "Two photos")->required()->expected(2);
+    add_model_options(*identity_cmd, c, detector);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        cmd.kind = Command::Kind::exit;
+        const int code = app.exit(e);  // prints help/version to stdout, errors to stderr
+        cmd.exit_code = code == 0 ? 0 : 2;
+        return cmd;
+    }
+    c.detector = detector_from(detector);
+    c.kind = paste ? OutputKind::paste : all_faces ? OutputKind::all_faces : OutputKind::portrait;
+    if (strength >= 0) c.strength = strength;
+    if (target_identity >= 0) c.target_identity = target_identity;
+    c.identity = !no_identity;
+    if (identity_cmd->parsed()) {
+        cmd.kind = Command::Kind::identity;
+        return cmd;
+    }
+    try {
+        validate(c);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "aiportrait: error: " << e.what() << "\nRun with --help for more information.\n";
+        cmd.kind = Command::Kind::exit;
+        cmd.exit_code = 2;
+    }
+    return cmd;
+}
+
+}  // namespace aiportrait

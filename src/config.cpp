@@ -1,0 +1,31 @@
+#include "aiportrait/config.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace aiportrait {
+
+void validate(const Config& c) {
+    auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
+    if (c.output.empty()) fail("-o/--output is required (a file, a folder, or - for standard output)");
+    if (c.format != "png" && c.format != "jpg" && c.format != "webp")
+        fail(fmt::format("--format: '{}' is not png, jpg or webp", c.format));
+    if (c.device != "cpu" && c.device != "cuda") fail(fmt::format("--device: '{}' is not cpu or cuda", c.device));
+    if (c.threads < 0) fail("--threads: must be 0 (all cores) or more");
+    if (c.detect_threshold <= 0.f || c.detect_threshold >= 1.f) fail("--detect-threshold: must be in (0, 1)");
+    if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < 64))
+        fail("--detect-max-side: must be 0 (full size) or at least 64");
+    if (c.strength && (*c.strength < 0 || *c.strength > 1)) fail("--strength: must be in [0, 1]");
+    if (c.target_identity && (*c.target_identity <= 0 || *c.target_identity >= 2))
+        fail("--target-identity: must be in (0, 2)");
+    if (c.target_identity && c.strength) fail("--target-identity chooses the strength; do not also give --strength");
+    if (c.target_identity && !c.identity) fail("--target-identity needs the identity net; drop --no-identity");
+    if (c.feather <= 0 || c.feather > 1) fail("--feather: must be in (0, 1]");
+    if (c.max_pixels < 0) fail("--max-pixels: must be 0 (no limit) or more");
+    if (c.json && c.output == "-") fail("--json and -o - both want standard output; write the image to a file");
+    if (c.kind == OutputKind::all_faces && c.output == "-")
+        fail("--all-faces writes one file per face; -o - takes a single image");
+}
+
+}  // namespace aiportrait

@@ -1,0 +1,104 @@
+// Shared detector helpers and the YuNet detector (cv::FaceDetectorYN).
+#include "aiportrait/detect.hpp"
+
+#include "aiportrait/hash.hpp"
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+
+namespace aiportrait {
+
+void sort_by_area(std::vector<Face>& faces) {
+    std::stable_sort(faces.begin(), faces.end(),
+                     [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+}
+
+float iou(const cv::Rect2f& a, const cv::Rect2f& b) {
+    const float inter = (a & b).area();
+    const float uni = a.area() + b.area() - inter;
+    return uni > 0 ? inter / uni : 0.f;
+}
+
+namespace {
+
+// OpenCV 4.6's YuNet fails on inputs with a side under ~63 px; smaller images are padded.
+constexpr int kYuNetMinSide = 64;
+
+class YuNetDetector final : public FaceDetector {
+public:
+    YuNetDetector(const std::string& path, const DetectorOptions& options) : path_(path), options_(options) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec))
+            throw std::runtime_error(fmt::format("{}: YuNet model not found", path));
+        try {
+            net_ = cv::FaceDetectorYN::create(path, "", cv::Size(320, 320), options.score_threshold,
+                                              options.nms_iou, 5000);
+        } catch (const cv::Exception& e) {
+            throw std::runtime_error(fmt::format("{}: cannot load YuNet model: {}", path, e.err));
+        }
+        if (net_.empty()) throw std::runtime_error(fmt::format("{}: cannot load YuNet model", path));
+        sha256_ = sha256_file(path);
+    }
+
+    std::vector<Face> run(const cv::Mat& bgr) const override {
+        // Detect on a copy no larger than max_side, padded up to YuNet's minimum.
+        double scale = 1.0;
+        cv::Mat view = bgr;
+        const int longest = std::max(bgr.cols, bgr.rows);
+        if (options_.max_side > 0 && longest > options_.max_side) {
+            scale = static_cast<double>(options_.max_side) / longest;
+            cv::resize(bgr, view, cv::Size(), scale, scale, cv::INTER_AREA);
+        }
+        if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
+            cv::copyMakeBorder(view, view, 0, std::max(0, kYuNetMinSide - view.rows), 0,
+                               std::max(0, kYuNetMinSide - view.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
+        }
+        cv::Mat rows;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            net_->setInputSize(view.size());
+            net_->detect(view, rows);
+        }
+        std::vector<Face> faces;
+        const float inv = static_cast<float>(1.0 / scale);
+        for (int i = 0; i < rows.rows; ++i) {
+            const float* r = rows.ptr<float>(i);
+            Face f;
+            f.box = cv::Rect2f(r[0] * inv, r[1] * inv, r[2] * inv, r[3] * inv);
+            // YuNet order: right eye, left eye, nose, right mouth corner, left mouth corner
+            // (the subject's sides), which is our eye_left, eye_right, nose, mouth_left, mouth_right.
+            for (std::size_t k = 0; k < kNumLandmarks; ++k)
+                f.landmarks[k] = cv::Point2f(r[4 + 2 * k] * inv, r[5 + 2 * k] * inv);
+            f.score = r[14];
+            faces.push_back(f);
+        }
+        sort_by_area(faces);
+        return faces;
+    }
+
+    std::string name() const override { return "yunet"; }
+    std::string model_path() const override { return path_; }
+    std::string model_sha256() const override { return sha256_; }
+    const DetectorOptions& options() const override { return options_; }
+
+private:
+    std::string path_;
+    std::string sha256_;
+    DetectorOptions options_;
+    mutable std::mutex mutex_;
+    cv::Ptr<cv::FaceDetectorYN> net_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_yunet_detector(const std::string& onnx_path, const DetectorOptions& options) {
+    return std::make_unique<YuNetDetector>(onnx_path, options);
+}
+
+}  // namespace aiportrait

@@ -1,0 +1,388 @@
+// MediaPipe BlazeFace full-range ("back", 256x256) face detector through cv::dnn.
+//
+// The network sees a 256x256 letterboxed copy of the photo, so faces under roughly 16 px of
+// that view (about 60 px of a 1024-px photo) are missed. Large photos are therefore also
+// scanned as a pyramid of overlapping square tiles, and every view's detections are merged
+// with MediaPipe's weighted NMS in image coordinates.
+#include "aiportrait/detect.hpp"
+#include "aiportrait/hash.hpp"
+
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aiportrait {
+namespace {
+
+constexpr int kNetSize = 256;
+constexpr int kNumRegressors = 16;  // box cx, cy, w, h, then 6 keypoints as (x, y)
+constexpr int kNumKeypoints = 6;
+// MediaPipe's SSD anchors for this model (strides 16, 32, 32, 32; one aspect ratio;
+// fixed anchor size): a 16x16 grid with 2 anchors per cell, then an 8x8 grid with 6.
+constexpr int kFineGrid = 16, kFinePerCell = 2;
+constexpr int kCoarseGrid = 8, kCoarsePerCell = 6;
+constexpr int kFineAnchors = kFineGrid * kFineGrid * kFinePerCell;          // 512
+constexpr int kCoarseAnchors = kCoarseGrid * kCoarseGrid * kCoarsePerCell;  // 384
+
+// Keypoints in the network's order. MediaPipe names them by the subject's side, so its
+// "right eye" is the eye on the image's left in an upright face (checked against YuNet).
+enum Keypoint : int { kRightEye = 0, kLeftEye, kNoseTip, kMouthCentre, kRightEar, kLeftEar };
+
+// BlazeFace reports only the mouth centre; the corners are placed along the eye axis with
+// the mouth width / eye distance ratio of the FFHQ alignment template
+// (mouth corners 201.26..313.09, eyes 192.98..318.90 -> ~0.888).
+constexpr float kMouthWidthPerEyeDistance = (313.09f - 201.26f) / (318.90f - 192.98f);
+
+// Tiling. The net finds faces down to ~kMinNetFace px of its 256-px view reliably (measured:
+// below that, scores fall under 0.7), so a view of side S covers faces from S * 16 / 256 up.
+// Large photos are also cut into square tiles, level by level, with the tile side shrinking
+// by the same ratio r <= 2 per level down to kFinestTile (faces of ~32 px; smaller ones are
+// too small to be worth a portrait and finer tiles would multiply the run time).
+// A tile keeps only faces its parent level may miss (up to twice the parent's smallest
+// reliable face); larger ones there are mostly parts of a bigger face seen as a whole face.
+// Tiles overlap by at least that size, so every face a level keeps lies wholly in one tile.
+constexpr float kMinNetFace = 16.f;
+constexpr float kMinTileOverlap = 0.25f;
+constexpr int kFinestTile = 512;
+// Photos whose whole view already resolves faces nearly as small as the finest tiles would
+// (within this factor) are not tiled: the extra inferences would gain only a few pixels.
+constexpr float kTileSlack = 1.25f;
+// A tile detection that comes within this many net pixels of an edge shared with a
+// neighbouring tile is cut there; the neighbour sees the face whole.
+constexpr float kCutMarginNet = 2.f;
+
+struct Candidate {
+    float score = 0.f;
+    cv::Rect2f box;
+    std::array<cv::Point2f, kNumKeypoints> kp{};
+};
+
+// One network pass: a region of the working image, resized by `scale` (net px per image px,
+// per axis) and placed at `offset` of the 256x256 input. Tiles drop detections that touch
+// an edge shared with another tile: the face is cut there and a neighbour sees it whole.
+struct View {
+    cv::Rect region;
+    cv::Point2f scale;
+    cv::Point2f offset;
+    float max_face = std::numeric_limits<float>::infinity();  // box width, working-image px
+    bool cut_left = false, cut_top = false, cut_right = false, cut_bottom = false;
+};
+
+std::vector<cv::Point2f> make_anchor_centres() {
+    // Normalised [0,1] cell centres, in the order of the network's outputs: row-major cells,
+    // and within a cell all of its anchors (they share the centre; with fixed anchor size
+    // their width and height are 1, so regressors are plain offsets in net pixels).
+    std::vector<cv::Point2f> anchors;
+    anchors.reserve(kFineAnchors + kCoarseAnchors);
+    for (auto [grid, per_cell] : {std::pair{kFineGrid, kFinePerCell},
+                                  std::pair{kCoarseGrid, kCoarsePerCell}})
+        for (int y = 0; y < grid; ++y)
+            for (int x = 0; x < grid; ++x)
+                for (int a = 0; a < per_cell; ++a)
+                    anchors.emplace_back((x + 0.5f) / grid, (y + 0.5f) / grid);
+    return anchors;
+}
+
+float sigmoid_score(float logit) {
+    // MediaPipe clips the logit to +-100 before the sigmoid; it keeps exp() finite.
+    logit = std::clamp(logit, -100.f, 100.f);
+    return 1.f / (1.f + std::exp(-logit));
+}
+
+// Tile starts along one axis: evenly spread, first at 0, last flush with the far edge, and
+// neighbours overlapping by at least `overlap` pixels.
+std::vector<int> tile_starts(int length, int side, int overlap) {
+    if (side >= length) return {0};
+    const int max_step = std::max(1, side - overlap);
+    const int gaps = (length - side + max_step - 1) / max_step;
+    std::vector<int> starts;
+    for (int i = 0; i <= gaps; ++i)
+        starts.push_back(static_cast<int>(std::lround(double(length - side) * i / gaps)));
+    return starts;
+}
+
+std::vector<View> plan_views(cv::Size size) {
+    std::vector<View> views;
+    const int longer = std::max(size.width, size.height);
+    const int shorter = std::min(size.width, size.height);
+
+    // The whole photo, letterboxed (centred) into the square input.
+    View whole;
+    whole.region = cv::Rect(0, 0, size.width, size.height);
+    const float s = float(kNetSize) / longer;
+    const int w = std::max(1, static_cast<int>(std::lround(size.width * s)));
+    const int h = std::max(1, static_cast<int>(std::lround(size.height * s)));
+    whole.scale = {float(w) / size.width, float(h) / size.height};
+    whole.offset = {float((kNetSize - w) / 2), float((kNetSize - h) / 2)};
+    views.push_back(whole);
+
+    if (longer <= kFinestTile * kTileSlack) return views;
+
+    const int levels = static_cast<int>(std::ceil(std::log2(double(longer) / kFinestTile)));
+    const double ratio = std::pow(double(longer) / kFinestTile, 1.0 / levels);
+    double parent = longer;  // side of the previous level's views
+    for (int level = 1; level <= levels; ++level) {
+        // A tile never exceeds the shorter side, so a strongly elongated photo's first level
+        // is already much finer than its whole view; a level barely finer than its parent
+        // (because of that cap) is skipped.
+        const int side = std::min(shorter, static_cast<int>(std::lround(longer / std::pow(ratio, level))));
+        if (side > 0.9 * parent) continue;
+        const float max_face = float(2.0 * parent * kMinNetFace / kNetSize);
+        const int overlap = std::min(side / 2, std::max(static_cast<int>(std::ceil(max_face)),
+                                                        static_cast<int>(side * kMinTileOverlap)));
+        for (int y : tile_starts(size.height, side, overlap))
+            for (int x : tile_starts(size.width, side, overlap)) {
+                View v;
+                v.region = cv::Rect(x, y, side, side);
+                v.scale = {float(kNetSize) / side, float(kNetSize) / side};
+                v.max_face = max_face;
+                v.cut_left = x > 0;
+                v.cut_top = y > 0;
+                v.cut_right = x + side < size.width;
+                v.cut_bottom = y + side < size.height;
+                views.push_back(v);
+            }
+        parent = side;
+    }
+    return views;
+}
+
+// MediaPipe's weighted NMS: the best remaining detection absorbs every other one overlapping
+// it by at least `threshold` IoU; geometry is their score-weighted mean, score the maximum.
+std::vector<Candidate> weighted_nms(std::vector<Candidate> candidates, float threshold) {
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    std::vector<bool> absorbed(candidates.size(), false);
+    std::vector<Candidate> kept;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (absorbed[i]) continue;
+        const Candidate& best = candidates[i];
+        double wsum = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+        std::array<cv::Point2d, kNumKeypoints> kp{};
+        for (std::size_t j = i; j < candidates.size(); ++j) {
+            if (absorbed[j]) continue;
+            const Candidate& c = candidates[j];
+            if (j != i && iou(best.box, c.box) < threshold) continue;
+            absorbed[j] = true;
+            const double wgt = c.score;
+            wsum += wgt;
+            x0 += wgt * c.box.x;
+            y0 += wgt * c.box.y;
+            x1 += wgt * (c.box.x + c.box.width);
+            y1 += wgt * (c.box.y + c.box.height);
+            for (int k = 0; k < kNumKeypoints; ++k)
+                kp[k] += wgt * cv::Point2d(c.kp[k].x, c.kp[k].y);
+        }
+        Candidate merged;
+        merged.score = best.score;
+        merged.box = cv::Rect2f(float(x0 / wsum), float(y0 / wsum), float((x1 - x0) / wsum),
+                                float((y1 - y0) / wsum));
+        for (int k = 0; k < kNumKeypoints; ++k)
+            merged.kp[k] = cv::Point2f(float(kp[k].x / wsum), float(kp[k].y / wsum));
+        kept.push_back(merged);
+    }
+    return kept;
+}
+
+Face to_face(const Candidate& c, cv::Size image_size) {
+    Face f;
+    f.score = c.score;
+    f.box = c.box & cv::Rect2f(0.f, 0.f, float(image_size.width), float(image_size.height));
+    f.landmarks[kEyeL] = c.kp[kRightEye];
+    f.landmarks[kEyeR] = c.kp[kLeftEye];
+    f.landmarks[kNose] = c.kp[kNoseTip];
+    const cv::Point2f half_mouth =
+        (c.kp[kLeftEye] - c.kp[kRightEye]) * (0.5f * kMouthWidthPerEyeDistance);
+    f.landmarks[kMouthL] = c.kp[kMouthCentre] - half_mouth;
+    f.landmarks[kMouthR] = c.kp[kMouthCentre] + half_mouth;
+    f.mouth_corners_estimated = true;
+    return f;
+}
+
+class BlazeFaceDetector final : public FaceDetector {
+public:
+    BlazeFaceDetector(std::string path, const DetectorOptions& options)
+        : path_(std::move(path)), options_(options), anchors_(make_anchor_centres()) {
+        if (!std::ifstream(path_, std::ios::binary))
+            throw std::runtime_error("BlazeFace model not found or unreadable: " + path_);
+        try {
+            net_ = cv::dnn::readNetFromONNX(path_);
+        } catch (const cv::Exception& e) {
+            throw std::runtime_error("cannot load BlazeFace model " + path_ + ": " + e.what());
+        }
+        if (net_.empty())
+            throw std::runtime_error("cannot load BlazeFace model " + path_ + ": empty network");
+        net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+        net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+        identify_outputs();
+        sha256_ = sha256_file(path_);
+    }
+
+    std::vector<Face> run(const cv::Mat& bgr) const override {
+        if (bgr.empty() || bgr.type() != CV_8UC3)
+            throw std::invalid_argument("BlazeFace detector expects a non-empty CV_8UC3 image");
+
+        // Detect on a downscaled copy of very large photos; map back at the end.
+        cv::Mat work = bgr;
+        double down = 1.0;
+        const int longer = std::max(bgr.cols, bgr.rows);
+        if (options_.max_side > 0 && longer > options_.max_side) {
+            down = double(options_.max_side) / longer;
+            cv::resize(bgr, work, cv::Size(), down, down, cv::INTER_AREA);
+        }
+
+        std::vector<Candidate> all;
+        for (const View& v : plan_views(work.size())) detect_view(work, v, all);
+        std::vector<Candidate> merged = weighted_nms(std::move(all), options_.nms_iou);
+
+        std::vector<Face> faces;
+        const float inv = float(1.0 / down);
+        for (Candidate& c : merged) {
+            if (down != 1.0) {
+                c.box = cv::Rect2f(c.box.x * inv, c.box.y * inv, c.box.width * inv,
+                                   c.box.height * inv);
+                for (auto& p : c.kp) p *= inv;
+            }
+            faces.push_back(to_face(c, bgr.size()));
+        }
+        sort_by_area(faces);
+        return faces;
+    }
+
+    std::string name() const override { return "blazeface"; }
+    std::string model_path() const override { return path_; }
+    std::string model_sha256() const override { return sha256_; }
+    const DetectorOptions& options() const override { return options_; }
+
+private:
+    struct Outputs {
+        cv::Mat fine_scores, coarse_scores, fine_boxes, coarse_boxes;
+    };
+
+    // Runs the net on a 256x256 float RGB input in [-1, 1]. Net::forward mutates the net.
+    Outputs infer(const cv::Mat& input) const {
+        // The model takes NHWC; an interleaved CV_32FC3 image already has that memory layout,
+        // so it is handed over as a (1, 256, 256, 3) blob without copying.
+        const int dims[4] = {1, kNetSize, kNetSize, 3};
+        cv::Mat blob(4, dims, CV_32F, const_cast<uchar*>(input.ptr()));
+        std::vector<cv::Mat> outs;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            net_.setInput(blob);
+            net_.forward(outs, output_names_);
+            for (auto& o : outs) o = o.clone();  // the net reuses its buffers on the next run
+        }
+        return {outs[order_[0]], outs[order_[1]], outs[order_[2]], outs[order_[3]]};
+    }
+
+    // Finds which output is which by shape (names differ between conversions), and proves
+    // on a dummy input that the file really is this network.
+    void identify_outputs() {
+        try {
+            output_names_ = net_.getUnconnectedOutLayersNames();
+            if (output_names_.size() != 4)
+                throw std::runtime_error("expected 4 outputs, found " +
+                                         std::to_string(output_names_.size()));
+            const int dims[4] = {1, kNetSize, kNetSize, 3};
+            cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
+            net_.setInput(blob);
+            std::vector<cv::Mat> outs;
+            net_.forward(outs, output_names_);
+            order_ = {-1, -1, -1, -1};
+            for (int i = 0; i < 4; ++i) {
+                const cv::Mat& o = outs[i];
+                const int anchors = static_cast<int>(o.total()) / std::max(1, o.size[o.dims - 1]);
+                const int last = o.size[o.dims - 1];
+                int slot = -1;
+                if (last == 1 && anchors == kFineAnchors) slot = 0;
+                if (last == 1 && anchors == kCoarseAnchors) slot = 1;
+                if (last == kNumRegressors && anchors == kFineAnchors) slot = 2;
+                if (last == kNumRegressors && anchors == kCoarseAnchors) slot = 3;
+                if (slot < 0 || order_[slot] >= 0)
+                    throw std::runtime_error("unexpected output shapes");
+                order_[slot] = i;
+            }
+        } catch (const std::exception& e) {
+            throw std::runtime_error("not a BlazeFace full-range 256x256 model: " + path_ +
+                                     " (" + e.what() + ")");
+        }
+    }
+
+    void detect_view(const cv::Mat& work, const View& v, std::vector<Candidate>& out) const {
+        // Letterbox/tile into the input; padding is black, as in MediaPipe.
+        cv::Mat canvas(kNetSize, kNetSize, CV_8UC3, cv::Scalar::all(0));
+        const cv::Size scaled(std::lround(v.region.width * v.scale.x),
+                              std::lround(v.region.height * v.scale.y));
+        const cv::Rect dst(cv::Point(int(v.offset.x), int(v.offset.y)), scaled);
+        const int interp = v.scale.x < 1.f ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::Mat roi = canvas(dst);
+        cv::resize(work(v.region), roi, scaled, 0, 0, interp);
+        cv::Mat rgb, input;
+        cv::cvtColor(canvas, rgb, cv::COLOR_BGR2RGB);
+        rgb.convertTo(input, CV_32FC3, 2.0 / 255.0, -1.0);
+
+        const Outputs o = infer(input);
+        const float region_x0 = float(v.region.x), region_y0 = float(v.region.y);
+        auto to_image = [&](float nx, float ny) {
+            return cv::Point2f((nx - v.offset.x) / v.scale.x + region_x0,
+                               (ny - v.offset.y) / v.scale.y + region_y0);
+        };
+        const float margin = kCutMarginNet / v.scale.x;
+        const cv::Rect2f r(v.region);
+
+        auto decode = [&](const cv::Mat& scores, const cv::Mat& boxes, int count, int first) {
+            const float* sc = scores.ptr<float>();
+            const float* bx = boxes.ptr<float>();
+            for (int i = 0; i < count; ++i) {
+                const float score = sigmoid_score(sc[i]);
+                if (score < options_.score_threshold) continue;
+                const float* reg = bx + std::size_t(i) * kNumRegressors;
+                const cv::Point2f a = anchors_[first + i] * float(kNetSize);
+                Candidate c;
+                c.score = score;
+                const cv::Point2f centre = to_image(a.x + reg[0], a.y + reg[1]);
+                const float w = reg[2] / v.scale.x, h = reg[3] / v.scale.y;
+                if (!(w > 0.f && h > 0.f) || w > v.max_face) continue;
+                c.box = cv::Rect2f(centre.x - w / 2, centre.y - h / 2, w, h);
+                for (int k = 0; k < kNumKeypoints; ++k)
+                    c.kp[k] = to_image(a.x + reg[4 + 2 * k], a.y + reg[5 + 2 * k]);
+                if ((v.cut_left && c.box.x < r.x + margin) ||
+                    (v.cut_top && c.box.y < r.y + margin) ||
+                    (v.cut_right && c.box.br().x > r.br().x - margin) ||
+                    (v.cut_bottom && c.box.br().y > r.br().y - margin))
+                    continue;
+                out.push_back(c);
+            }
+        };
+        decode(o.fine_scores, o.fine_boxes, kFineAnchors, 0);
+        decode(o.coarse_scores, o.coarse_boxes, kCoarseAnchors, kFineAnchors);
+    }
+
+    std::string path_;
+    DetectorOptions options_;
+    std::vector<cv::Point2f> anchors_;
+    std::string sha256_;
+    mutable cv::dnn::Net net_;
+    mutable std::mutex mutex_;  // cv::dnn::Net is not safe to run from two threads at once
+    std::vector<std::string> output_names_;
+    std::array<int, 4> order_{};  // index in output_names_ of fine/coarse scores, boxes
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_blazeface_detector(const std::string& onnx_path,
+                                                      const DetectorOptions& options) {
+    return std::make_unique<BlazeFaceDetector>(onnx_path, options);
+}
+
+}  // namespace aiportrait

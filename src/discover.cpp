@@ -1,0 +1,212 @@
+#include "aiportrait/discover.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace aiportrait {
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+std::vector<std::string> read_path_list(const std::string& source) {
+    std::vector<std::string> paths;
+    auto read_from = [&](std::istream& in) {
+        std::string line;
+        while (std::getline(in, line)) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) paths.push_back(line);
+        }
+    };
+    if (source == "-") {
+        read_from(std::cin);
+    } else {
+        std::ifstream in(source);
+        if (!in) throw std::invalid_argument(fmt::format("--files-from: cannot read '{}'", source));
+        read_from(in);
+    }
+    return paths;
+}
+
+// Canonical form used to compare paths for identity; falls back to the lexical absolute path
+// for files that do not exist yet.
+std::string identity_key(const fs::path& p) {
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(p, ec);
+    if (ec) canonical = fs::absolute(p).lexically_normal();
+    return canonical.string();
+}
+
+bool is_inside(const fs::path& child, const fs::path& parent) {
+    const std::string c = identity_key(child), p = identity_key(parent);
+    return c.size() > p.size() && c.compare(0, p.size(), p) == 0 && c[p.size()] == '/';
+}
+
+struct Candidate {
+    std::string input;
+    fs::path relative_output;  // relative to the output directory, extension already set
+};
+
+// Recursively lists images under `dir`, sorted, skipping `exclude` (the output directory when it
+// lies inside the input). Symlinked directories are not followed, which also rules out loops.
+std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude,
+                                  std::vector<std::string>& warnings) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+    if (ec) {
+        warnings.push_back(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
+        return found;
+    }
+    for (; it != end; it.increment(ec)) {
+        if (ec) {
+            warnings.push_back(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
+            ec.clear();
+            continue;
+        }
+        const fs::path& p = it->path();
+        std::error_code type_ec;
+        if (it->is_directory(type_ec)) {
+            if (it->is_symlink(type_ec) || (!exclude.empty() && identity_key(p) == identity_key(exclude))) {
+                it.disable_recursion_pending();
+            }
+            continue;
+        }
+        if (it->is_regular_file(type_ec) && has_image_extension(p.string())) found.push_back(p);
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+}  // namespace
+
+bool has_image_extension(const std::string& path) {
+    static const std::set<std::string> extensions = {".jpg", ".jpeg", ".jpe", ".png", ".bmp",  ".tif",
+                                                     ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
+    return extensions.count(lower(fs::path(path).extension().string())) > 0;
+}
+
+std::string sidecar_path_for(const std::string& output) {
+    return fs::path(output).replace_extension(".json").string();
+}
+
+Discovery discover(const Config& config) {
+    std::vector<std::string> inputs = config.inputs;
+    if (!config.files_from.empty()) {
+        std::vector<std::string> listed = read_path_list(config.files_from);
+        inputs.insert(inputs.end(), listed.begin(), listed.end());
+    }
+    if (inputs.empty()) throw std::invalid_argument("no inputs: give photos, folders, '-' or --files-from");
+
+    const bool stdin_input = std::count(inputs.begin(), inputs.end(), "-") > 0;
+    if (stdin_input && inputs.size() > 1)
+        throw std::invalid_argument("input '-' (standard input) cannot be combined with other inputs");
+    if (stdin_input && config.files_from == "-")
+        throw std::invalid_argument("--files-from - and input '-' both want standard input");
+
+    std::error_code ec;
+    const bool any_dir_input = std::any_of(inputs.begin(), inputs.end(), [](const std::string& in) {
+        std::error_code e;
+        return in != "-" && fs::is_directory(in, e);
+    });
+    const fs::path out_path(config.output);
+    const bool output_is_dir = config.output != "-" &&
+                               (fs::is_directory(out_path, ec) || config.output.back() == '/' ||
+                                !has_image_extension(config.output));
+    const bool directory_mode = inputs.size() > 1 || any_dir_input || output_is_dir;
+
+    Discovery result;
+    if (config.output == "-") {
+        if (directory_mode)
+            throw std::invalid_argument("-o -: standard output takes exactly one input file, not a folder");
+        result.jobs.push_back({inputs[0], "-", config.sidecar});
+        return result;
+    }
+    if (!directory_mode) {
+        if (!config.sidecar.empty() && identity_key(config.sidecar) == identity_key(config.output))
+            throw std::invalid_argument("--sidecar: the same path as the output image");
+        Job job{inputs[0], config.output, config.sidecar.empty() ? sidecar_path_for(config.output) : config.sidecar};
+        if (job.input != "-" && (identity_key(job.input) == identity_key(job.output) ||
+                                 identity_key(job.input) == identity_key(job.sidecar))) {
+            result.rejected.push_back({job.input, fmt::format("output '{}' would overwrite the input", job.output)});
+        } else {
+            result.jobs.push_back(job);
+        }
+        return result;
+    }
+    if (stdin_input) throw std::invalid_argument("input '-' needs -o FILE or -o -, not a folder");
+    if (!config.sidecar.empty())
+        throw std::invalid_argument("--sidecar names one file; with several inputs sidecars sit beside each output");
+
+    // Gather (input, relative output) pairs in the order given, folders expanded and sorted.
+    std::vector<Candidate> candidates;
+    std::set<std::string> input_keys;
+    const std::string extension = "." + config.format;
+    for (const std::string& input : inputs) {
+        std::error_code e;
+        const fs::file_status st = fs::status(input, e);
+        if (fs::is_directory(st)) {
+            const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
+            for (const fs::path& file : walk_images(input, exclude, result.warnings)) {
+                fs::path rel = file.lexically_relative(input);
+                candidates.push_back({file.string(), rel.replace_extension(extension)});
+                input_keys.insert(identity_key(file));
+            }
+        } else if (fs::exists(st)) {
+            fs::path name = fs::path(input).filename();
+            candidates.push_back({input, name.replace_extension(extension)});
+            input_keys.insert(identity_key(input));
+        } else {
+            result.rejected.push_back({input, e ? e.message() : "no such file or directory"});
+        }
+    }
+
+    // Assign outputs: mirrored paths, with collisions renamed (never silently overwritten).
+    std::map<std::string, std::string> taken;  // output key -> input that took it
+    for (const Candidate& c : candidates) {
+        fs::path rel = c.relative_output;
+        std::string key = identity_key(out_path / rel);
+        if (taken.count(key)) {
+            const std::string first = taken[key];
+            const std::string original_ext = lower(fs::path(c.input).extension().string()).substr(1);
+            const fs::path parent = rel.parent_path();
+            const std::string stem = rel.stem().string();
+            fs::path renamed = parent / (stem + "_" + original_ext + extension);
+            for (int n = 2; taken.count(identity_key(out_path / renamed)); ++n)
+                renamed = parent / fmt::format("{}_{}_{}{}", stem, original_ext, n, extension);
+            result.warnings.push_back(fmt::format("{} and {} would both be written to {}; writing {} instead",
+                                                  first, c.input, (out_path / rel).string(),
+                                                  (out_path / renamed).string()));
+            rel = renamed;
+            key = identity_key(out_path / rel);
+        }
+        const fs::path output = out_path / rel;
+        const std::string sidecar = sidecar_path_for(output.string());
+        if (!is_inside(output, out_path)) {
+            result.rejected.push_back({c.input, fmt::format("output '{}' would fall outside {}", output.string(),
+                                                            out_path.string())});
+            continue;
+        }
+        if (input_keys.count(key) || input_keys.count(identity_key(sidecar))) {
+            result.rejected.push_back({c.input, fmt::format("output '{}' would overwrite an input", output.string())});
+            continue;
+        }
+        taken[key] = c.input;
+        result.jobs.push_back({c.input, output.string(), sidecar});
+    }
+    return result;
+}
+
+}  // namespace aiportrait

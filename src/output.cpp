@@ -1,0 +1,139 @@
+#include "aiportrait/output.hpp"
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace aiportrait {
+namespace {
+
+constexpr const char* kTempTag = ".aiportrait-tmp.";
+
+std::string host_name() {
+    char buffer[256] = {0};
+    if (gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
+    std::string name(buffer);
+    std::replace(name.begin(), name.end(), '.', '_');  // dots separate the name's fields
+    return name;
+}
+
+void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::string& what) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(fmt::format("{}: write failed: {}", what, std::strerror(errno)));
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format) {
+    std::string ext = fs::path(path_for_format).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (path_for_format == "-") ext = ".png";
+    std::vector<int> params;
+    bool keeps_alpha = false;
+    if (ext == ".png") {
+        params = {cv::IMWRITE_PNG_COMPRESSION, 3};
+        keeps_alpha = true;
+    } else if (ext == ".jpg" || ext == ".jpeg") {
+        params = {cv::IMWRITE_JPEG_QUALITY, 95};
+    } else if (ext == ".webp") {
+        params = {cv::IMWRITE_WEBP_QUALITY, 101};  // >100 selects lossless
+        keeps_alpha = true;
+    } else {
+        throw std::runtime_error(fmt::format("cannot write '{}' images (use .png, .jpg or .webp)", ext));
+    }
+    cv::Mat image = bgr;
+    if (keeps_alpha && !alpha.empty()) {
+        cv::Mat planes[] = {bgr, alpha};
+        cv::merge(std::vector<cv::Mat>(planes, planes + 2), image);  // BGR + A = BGRA
+    }
+    std::vector<std::uint8_t> bytes;
+    if (!cv::imencode(ext, image, bytes, params) || bytes.empty())
+        throw std::runtime_error(fmt::format("encoding {} failed", ext));
+    return bytes;
+}
+
+void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(fmt::format("{}: cannot create folder: {}", dir.string(), ec.message()));
+
+    std::string temp = (dir / (std::string(".") + target.filename().string() + kTempTag + host_name() + "." +
+                               std::to_string(::getpid()) + ".XXXXXX"))
+                           .string();
+    std::vector<char> name(temp.begin(), temp.end());
+    name.push_back('\0');
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot create file: {}", path, std::strerror(errno)));
+    temp.assign(name.data());
+    try {
+        write_all(fd, bytes.data(), bytes.size(), path);
+        // mkstemp creates 0600; give the file the permissions a plain create would.
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        ::fchmod(fd, 0666 & ~mask);
+        if (::close(fd) != 0) throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+    } catch (...) {
+        ::close(fd);
+        ::unlink(temp.c_str());
+        throw;
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(temp.c_str());
+        throw std::runtime_error(fmt::format("{}: cannot move into place: {}", path, std::strerror(err)));
+    }
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+    write_file_atomic(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+void write_stdout(const std::vector<std::uint8_t>& bytes) {
+    write_all(STDOUT_FILENO, bytes.data(), bytes.size(), "standard output");
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+    const std::string host = host_name();
+    int removed = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const std::size_t tag = name.find(kTempTag);
+        if (name.empty() || name[0] != '.' || tag == std::string::npos) continue;
+        // HOST.PID.XXXXXX after the tag.
+        const std::string rest = name.substr(tag + std::strlen(kTempTag));
+        const std::size_t dot1 = rest.find('.'), dot2 = rest.rfind('.');
+        if (dot1 == std::string::npos || dot1 == dot2 || rest.substr(0, dot1) != host) continue;
+        const long pid = std::strtol(rest.substr(dot1 + 1, dot2 - dot1 - 1).c_str(), nullptr, 10);
+        if (pid <= 0) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+        std::error_code rm_ec;
+        if (fs::remove(it->path(), rm_ec)) ++removed;
+    }
+    return removed;
+}
+
+}  // namespace aiportrait

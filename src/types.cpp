@@ -1,0 +1,51 @@
+#include "aiportrait/config.hpp"
+#include "aiportrait/types.hpp"
+
+namespace aiportrait {
+
+const char* to_string(Status s) {
+    switch (s) {
+        case Status::ok: return "ok";
+        case Status::no_face: return "no_face";
+        case Status::error: return "error";
+    }
+    return "error";
+}
+
+const char* to_string(OutputKind k) {
+    switch (k) {
+        case OutputKind::portrait: return "portrait";
+        case OutputKind::all_faces: return "all_faces";
+        case OutputKind::paste: return "paste";
+    }
+    return "portrait";
+}
+
+const char* to_string(StrengthMode m) { return m == StrengthMode::model ? "model" : "blend"; }
+
+const char* to_string(DetectorChoice d) {
+    switch (d) {
+        case DetectorChoice::automatic: return "auto";
+        case DetectorChoice::yunet: return "yunet";
+        case DetectorChoice::blazeface: return "blazeface";
+    }
+    return "auto";
+}
+
+void Timings::add(const std::string& stage, double ms) {
+    for (auto& entry : stages_ms) {
+        if (entry.first == stage) {
+            entry.second += ms;
+            return;
+        }
+    }
+    stages_ms.emplace_back(stage, ms);
+}
+
+double Timings::total() const {
+    double sum = 0;
+    for (const auto& entry : stages_ms) sum += entry.second;
+    return sum;
+}
+
+}  // namespace aiportrait

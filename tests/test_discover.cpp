@@ -1,0 +1,107 @@
+#include "aiportrait/discover.hpp"
+
+#include "testing.hpp"
+
+using namespace aiportrait;
+using namespace aiportrait::testing;
+
+namespace {
+
+Config with(std::vector<std::string> inputs, std::string output) {
+    Config c;
+    c.inputs = std::move(inputs);
+    c.output = std::move(output);
+    return c;
+}
+
+}  // namespace
+
+TEST(Discover, SingleFileToFileWithSidecarBeside) {
+    TempDir dir;
+    write_text(dir / "in.jpg", "x");
+    const Discovery d = discover(with({(dir / "in.jpg").string()}, (dir / "out/portrait.png").string()));
+    ASSERT_EQ(d.jobs.size(), 1u);
+    EXPECT_EQ(d.jobs[0].output, (dir / "out/portrait.png").string());
+    EXPECT_EQ(d.jobs[0].sidecar, (dir / "out/portrait.json").string());
+}
+
+TEST(Discover, FolderIsWalkedSortedAndMirrored) {
+    TempDir dir;
+    for (const char* f : {"b/2.JPG", "a.png", "b/1.jpeg", "b/c/3.webp", "notes.txt", "b/readme.md"})
+        write_text(dir / "in" / f, "x");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "out").string()));
+    ASSERT_EQ(d.jobs.size(), 4u);
+    EXPECT_EQ(d.jobs[0].output, (dir / "out/a.png").string());
+    EXPECT_EQ(d.jobs[1].output, (dir / "out/b/1.png").string());
+    EXPECT_EQ(d.jobs[2].output, (dir / "out/b/2.png").string());
+    EXPECT_EQ(d.jobs[3].output, (dir / "out/b/c/3.png").string());
+    EXPECT_EQ(d.jobs[3].sidecar, (dir / "out/b/c/3.json").string());
+    EXPECT_TRUE(d.warnings.empty());
+}
+
+TEST(Discover, CollisionsWarnAndGetDistinctNames) {
+    TempDir dir;
+    write_text(dir / "in/a.jpg", "x");
+    write_text(dir / "in/a.png", "x");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "out").string()));
+    ASSERT_EQ(d.jobs.size(), 2u);
+    EXPECT_NE(d.jobs[0].output, d.jobs[1].output);
+    ASSERT_EQ(d.warnings.size(), 1u);
+    EXPECT_NE(d.warnings[0].find("a.png"), std::string::npos) << d.warnings[0];
+}
+
+TEST(Discover, RefusesToOverwriteAnInput) {
+    TempDir dir;
+    write_text(dir / "in/a.png", "x");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "in").string()));
+    EXPECT_TRUE(d.jobs.empty());
+    ASSERT_EQ(d.rejected.size(), 1u);
+    EXPECT_NE(d.rejected[0].reason.find("overwrite"), std::string::npos);
+
+    const Discovery single = discover(with({(dir / "in/a.png").string()}, (dir / "in/a.png").string()));
+    EXPECT_TRUE(single.jobs.empty());
+    EXPECT_EQ(single.rejected.size(), 1u);
+}
+
+TEST(Discover, OutputFolderInsideInputIsNotWalked) {
+    TempDir dir;
+    write_text(dir / "in/a.jpg", "x");
+    write_text(dir / "in/out/old.png", "x");  // a previous run's output
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "in/out").string()));
+    ASSERT_EQ(d.jobs.size(), 1u);
+    EXPECT_EQ(d.jobs[0].input, (dir / "in/a.jpg").string());
+}
+
+TEST(Discover, MissingInputIsRejectedOthersGoOn) {
+    TempDir dir;
+    write_text(dir / "a.jpg", "x");
+    const Discovery d = discover(with({(dir / "a.jpg").string(), (dir / "missing.jpg").string()}, (dir / "out").string()));
+    EXPECT_EQ(d.jobs.size(), 1u);
+    ASSERT_EQ(d.rejected.size(), 1u);
+    EXPECT_EQ(d.rejected[0].input, (dir / "missing.jpg").string());
+}
+
+TEST(Discover, SymlinkLoopsDoNotHang) {
+    TempDir dir;
+    write_text(dir / "in/sub/a.jpg", "x");
+    fs::create_directory_symlink(dir / "in", dir / "in/sub/loop");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "out").string()));
+    EXPECT_EQ(d.jobs.size(), 1u);
+}
+
+TEST(Discover, FilesFromAndStandardStreamsRules) {
+    TempDir dir;
+    write_text(dir / "a.jpg", "x");
+    write_text(dir / "b.jpg", "x");
+    write_text(dir / "list.txt", (dir / "a.jpg").string() + "\n\n" + (dir / "b.jpg").string() + "\r\n");
+    Config c = with({}, (dir / "out").string());
+    c.files_from = (dir / "list.txt").string();
+    EXPECT_EQ(discover(c).jobs.size(), 2u);
+
+    EXPECT_THROW(discover(with({"-"}, (dir / "out").string())), std::invalid_argument);
+    EXPECT_THROW(discover(with({(dir / "a.jpg").string(), (dir / "b.jpg").string()}, "-")), std::invalid_argument);
+    const Discovery piped = discover(with({"-"}, "-"));
+    ASSERT_EQ(piped.jobs.size(), 1u);
+    EXPECT_TRUE(piped.jobs[0].sidecar.empty());
+    EXPECT_THROW(discover(with({}, "x.png")), std::invalid_argument);
+}

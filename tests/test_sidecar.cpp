@@ -1,0 +1,62 @@
+#include "aiportrait/sidecar.hpp"
+
+#include "testing.hpp"
+
+using namespace aiportrait;
+
+TEST(Sidecar, RecordCarriesEverythingTheSchemaPromises) {
+    InputRecord r;
+    r.input = "photos/a.jpg";
+    r.input_sha256 = std::string(64, 'a');
+    r.width = 640;
+    r.height = 480;
+    r.exif_orientation = 6;
+    r.output = "out/a.png";
+    r.output_width = r.output_height = 256;
+    r.status = Status::ok;
+    FaceRecord f;
+    f.face.score = 0.93f;
+    f.face.box = {10, 20, 100, 120};
+    f.face.landmarks[kNose] = {60.25f, 80.5f};
+    f.used = true;
+    f.alignment = cv::Matx23d(1, 0, 2, 0, 1, 3);
+    f.crop_size = 256;
+    f.identity_distance = 0.4567;
+    f.strength = 0.5;
+    r.faces = {f, FaceRecord{}};
+    r.timings.add("detect", 12.5);
+    r.timings.add("generate", 30);
+    r.timings.add("detect", 1.5);
+    RunInfo run;
+    run.tool_version = "9.9.9";
+    run.parameters = {{"strength", 0.5}};
+
+    const nlohmann::json j = make_record(r, run);
+    EXPECT_EQ(j["schema_version"], kSidecarSchemaVersion);
+    EXPECT_EQ(j["tool"]["version"], "9.9.9");
+    EXPECT_EQ(j["status"], "ok");
+    EXPECT_TRUE(j["error"].is_null());
+    EXPECT_EQ(j["input"]["exif_orientation"], 6);
+    EXPECT_EQ(j["input"]["exif_orientation_applied"], true);
+    EXPECT_EQ(j["output"]["kind"], "portrait");
+    ASSERT_EQ(j["faces"].size(), 2u);
+    EXPECT_EQ(j["faces"][0]["used"], true);
+    EXPECT_EQ(j["faces"][0]["alignment_matrix"][1][2], 3.0);
+    EXPECT_EQ(j["faces"][0]["landmarks"]["nose"][0], 60.25);
+    EXPECT_EQ(j["faces"][0]["identity_distance"], 0.4567);
+    EXPECT_FALSE(j["faces"][1].contains("alignment_matrix"));
+    EXPECT_DOUBLE_EQ(j["timings_ms"]["detect"].get<double>(), 14.0);
+    EXPECT_DOUBLE_EQ(j["timings_ms"]["total"].get<double>(), 44.0);
+}
+
+TEST(Sidecar, FailedInputHasNoOutputAndAnError) {
+    InputRecord r;
+    r.input = "bad.jpg";
+    r.status = Status::error;
+    r.error = "not an image";
+    const nlohmann::json j = make_record(r, RunInfo{});
+    EXPECT_EQ(j["status"], "error");
+    EXPECT_EQ(j["error"], "not an image");
+    EXPECT_TRUE(j["output"].is_null());
+    EXPECT_TRUE(j["input"]["sha256"].is_null());
+}
