@@ -25,6 +25,17 @@ float iou(const cv::Rect2f& a, const cv::Rect2f& b) {
     return uni > 0 ? inter / uni : 0.f;
 }
 
+std::vector<Face> suppress_overlaps(std::vector<Face> faces, float max_iou) {
+    std::stable_sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.score > b.score; });
+    std::vector<Face> kept;
+    for (const Face& f : faces) {
+        bool overlaps = false;
+        for (const Face& k : kept) overlaps = overlaps || iou(f.box, k.box) > max_iou;
+        if (!overlaps) kept.push_back(f);
+    }
+    return kept;
+}
+
 namespace {
 
 // OpenCV 4.6's YuNet fails on inputs with a side under ~63 px; smaller images are padded.
@@ -47,12 +58,38 @@ public:
     }
 
     std::vector<Face> run(const cv::Mat& bgr) const override {
-        // Detect on a copy no larger than max_side, padded up to YuNet's minimum.
+        // YuNet is reliable for faces up to ~250 px of its view: bigger ones come back as several
+        // fragment boxes, plus phantom "faces" on skin. So detect on a pyramid: a coarse view
+        // (longer side 640) for big faces and a fine view (longer side max_side) for small ones,
+        // keeping only fine-view faces within the reliable band, then merge.
+        const int longest = std::max(bgr.cols, bgr.rows);
+        const int fine_side = options_.max_side > 0 ? std::min(longest, options_.max_side) : longest;
+        std::vector<Face> faces = detect_at(bgr, std::min(kCoarseSide, fine_side), 0.f);
+        if (fine_side > kCoarseSide) {
+            for (Face& f : detect_at(bgr, fine_side, kReliableFaceSide)) faces.push_back(f);
+            faces = suppress_overlaps(std::move(faces), options_.nms_iou);
+        }
+        sort_by_area(faces);
+        return faces;
+    }
+
+    std::string name() const override { return "yunet"; }
+    std::string model_path() const override { return path_; }
+    std::string model_sha256() const override { return sha256_; }
+    const DetectorOptions& options() const override { return options_; }
+
+private:
+    static constexpr int kCoarseSide = 640;
+    static constexpr float kReliableFaceSide = 250.f;
+
+    // Faces in full-resolution coordinates from a view whose longer side is `side`; with
+    // max_face > 0, faces larger than that (in view pixels) are dropped.
+    std::vector<Face> detect_at(const cv::Mat& bgr, int side, float max_face) const {
+        const int longest = std::max(bgr.cols, bgr.rows);
         double scale = 1.0;
         cv::Mat view = bgr;
-        const int longest = std::max(bgr.cols, bgr.rows);
-        if (options_.max_side > 0 && longest > options_.max_side) {
-            scale = static_cast<double>(options_.max_side) / longest;
+        if (side < longest) {
+            scale = static_cast<double>(side) / longest;
             cv::resize(bgr, view, cv::Size(), scale, scale, cv::INTER_AREA);
         }
         if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
@@ -69,6 +106,7 @@ public:
         const float inv = static_cast<float>(1.0 / scale);
         for (int i = 0; i < rows.rows; ++i) {
             const float* r = rows.ptr<float>(i);
+            if (max_face > 0 && std::max(r[2], r[3]) > max_face) continue;
             Face f;
             f.box = cv::Rect2f(r[0] * inv, r[1] * inv, r[2] * inv, r[3] * inv);
             // YuNet order: right eye, left eye, nose, right mouth corner, left mouth corner
@@ -78,16 +116,9 @@ public:
             f.score = r[14];
             faces.push_back(f);
         }
-        sort_by_area(faces);
         return faces;
     }
 
-    std::string name() const override { return "yunet"; }
-    std::string model_path() const override { return path_; }
-    std::string model_sha256() const override { return sha256_; }
-    const DetectorOptions& options() const override { return options_; }
-
-private:
     std::string path_;
     std::string sha256_;
     DetectorOptions options_;

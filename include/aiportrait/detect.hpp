@@ -45,4 +45,8 @@ void sort_by_area(std::vector<Face>& faces);
 // Intersection over union of two boxes.
 float iou(const cv::Rect2f& a, const cv::Rect2f& b);
 
+// Greedy non-maximum suppression: keeps the highest-scoring face of every group overlapping by
+// more than max_iou.
+std::vector<Face> suppress_overlaps(std::vector<Face> faces, float max_iou);
+
 }  // namespace aiportrait
