@@ -88,7 +88,7 @@ def save(module, path, meta):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/models"
     os.makedirs(out, exist_ok=True)
-    save(Identity(), f"{out}/identity.pt", metadata("identity", 512, False))
+    save(Identity(), f"{out}/identity.pt", metadata("identity", 1024, False))
     save(Identity(), f"{out}/identity_256.pt", metadata("identity-256", 256, False))
     save(StrengthBlur(), f"{out}/strength_blur.pt",
          metadata("strength-blur", 256, True, default_strength=0.5))

@@ -97,9 +97,9 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
         const double ox = 0.5 / sx - 0.5 + inside.x, oy = 0.5 / sy - 0.5 + inside.y;
         const cv::Matx23d adjusted(m(0, 0) / sx, m(0, 1) / sy, m(0, 0) * ox + m(0, 1) * oy + m(0, 2),
                                    m(1, 0) / sx, m(1, 1) / sy, m(1, 0) * ox + m(1, 1) * oy + m(1, 2));
-        cv::warpAffine(small, out.crop, adjusted, crop_size, cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+        cv::warpAffine(small, out.crop, adjusted, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
     } else {
-        cv::warpAffine(bgr, out.crop, out.matrix, crop_size, cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+        cv::warpAffine(bgr, out.crop, out.matrix, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
     }
     return out;
 }

@@ -58,7 +58,7 @@ cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& face
         to_roi(0, 2) -= roi.x;
         to_roi(1, 2) -= roi.y;
         cv::Mat warped_face, warped_mask;
-        cv::warpAffine(face.generated, warped_face, to_roi, roi.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+        cv::warpAffine(face.generated, warped_face, to_roi, roi.size(), cv::INTER_CUBIC, cv::BORDER_REPLICATE);
         cv::warpAffine(mask, warped_mask, to_roi, roi.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
 
         cv::Mat region = out(roi);

@@ -14,9 +14,14 @@
 
 namespace aiportrait {
 
-void sort_by_area(std::vector<Face>& faces) {
+double prominence(const Face& face) {
+    const double s2 = double(face.score) * face.score;
+    return face.box.area() * s2 * s2;
+}
+
+void sort_by_prominence(std::vector<Face>& faces) {
     std::stable_sort(faces.begin(), faces.end(),
-                     [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+                     [](const Face& a, const Face& b) { return prominence(a) > prominence(b); });
 }
 
 float iou(const cv::Rect2f& a, const cv::Rect2f& b) {
@@ -58,18 +63,20 @@ public:
     }
 
     std::vector<Face> run(const cv::Mat& bgr) const override {
-        // YuNet is reliable for faces up to ~250 px of its view: bigger ones come back as several
-        // fragment boxes, plus phantom "faces" on skin. So detect on a pyramid: a coarse view
-        // (longer side 640) for big faces and a fine view (longer side max_side) for small ones,
-        // keeping only fine-view faces within the reliable band, then merge.
+        // YuNet is reliable for faces up to ~250 px of its view: bigger ones come back with loose
+        // landmarks, as several fragment boxes, or as phantom "faces" on skin. So detect on a
+        // pyramid of views (longer side 320, 640, then max_side), trusting each finer view only
+        // for faces within that band, and merge.
         const int longest = std::max(bgr.cols, bgr.rows);
         const int fine_side = options_.max_side > 0 ? std::min(longest, options_.max_side) : longest;
-        std::vector<Face> faces = detect_at(bgr, std::min(kCoarseSide, fine_side), 0.f);
-        if (fine_side > kCoarseSide) {
-            for (Face& f : detect_at(bgr, fine_side, kReliableFaceSide)) faces.push_back(f);
-            faces = suppress_overlaps(std::move(faces), options_.nms_iou);
-        }
-        sort_by_area(faces);
+        std::vector<int> sides = {std::min(320, fine_side)};
+        if (fine_side > 320) sides.push_back(std::min(640, fine_side));
+        if (fine_side > 640) sides.push_back(fine_side);
+        std::vector<Face> faces = detect_at(bgr, sides[0], 0.f);  // the coarsest view trusts all sizes
+        for (std::size_t i = 1; i < sides.size(); ++i)
+            for (Face& f : detect_at(bgr, sides[i], kReliableFaceSide)) faces.push_back(f);
+        faces = suppress_overlaps(std::move(faces), options_.nms_iou);
+        sort_by_prominence(faces);
         return faces;
     }
 
@@ -79,7 +86,6 @@ public:
     const DetectorOptions& options() const override { return options_; }
 
 private:
-    static constexpr int kCoarseSide = 640;
     static constexpr float kReliableFaceSide = 250.f;
 
     // Faces in full-resolution coordinates from a view whose longer side is `side`; with

@@ -389,7 +389,7 @@ InputRecord Pipeline::Impl::process(const Job& job) {
             record.status = Status::no_face;
             record.error = "no face found";
         } else {
-            // Faces are sorted largest first: a portrait uses the largest, the others use all.
+            // Faces come most prominent first: a portrait uses that one, the other kinds use all.
             for (std::size_t i = 0; i < record.faces.size(); ++i)
                 record.faces[i].used = config.kind != OutputKind::portrait || i == 0;
             std::vector<GeneratedFace> generated;

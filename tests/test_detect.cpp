@@ -13,13 +13,24 @@ TEST(DetectHelpers, IouAndSort) {
     EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {0, 0, 10, 10}), 1.f);
     EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {20, 20, 5, 5}), 0.f);
     EXPECT_NEAR(iou({0, 0, 10, 10}, {5, 0, 10, 10}), 50.f / 150.f, 1e-6);
-    std::vector<Face> faces(3);
+    std::vector<Face> faces(4);
     faces[0].box = {0, 0, 5, 5};
     faces[1].box = {0, 0, 50, 50};
     faces[2].box = {0, 0, 20, 20};
-    sort_by_area(faces);
+    faces[3].box = {0, 0, 55, 55};  // a bit bigger, but the detector is much less sure of it
+    for (Face& f : faces) f.score = 1.f;
+    faces[3].score = 0.8f;
+    sort_by_prominence(faces);
     EXPECT_EQ(faces[0].box.width, 50);
-    EXPECT_EQ(faces[2].box.width, 5);
+    EXPECT_EQ(faces[1].box.width, 55);
+    EXPECT_EQ(faces[3].box.width, 5);
+    // Overlapping boxes: the higher score stays.
+    faces[2].box = {1, 1, 50, 50};
+    faces[2].score = 0.9f;
+    const auto kept = suppress_overlaps(faces, 0.3f);
+    ASSERT_EQ(kept.size(), 2u);  // the 50, 55 and shifted-50 boxes overlap: one survives
+    EXPECT_EQ(kept[0].score, 1.f);
+    EXPECT_EQ(kept[1].score, 1.f);
 }
 
 TEST(YuNet, MissingModelNamesPath) {
@@ -46,7 +57,7 @@ TEST(YuNet, FindsTheFaceWithPlausibleLandmarks) {
         ASSERT_FALSE(photo.empty());
         const std::vector<Face> faces = detector->run(photo);
         photos_with_faces += !faces.empty();
-        for (std::size_t i = 1; i < faces.size(); ++i) EXPECT_GE(faces[i - 1].box.area(), faces[i].box.area());
+        for (std::size_t i = 1; i < faces.size(); ++i) EXPECT_GE(prominence(faces[i - 1]), prominence(faces[i]));
         for (const Face& f : faces) {
             EXPECT_GE(f.score, 0.7f);
             EXPECT_TRUE(f.box.contains(f.landmarks[kNose]));

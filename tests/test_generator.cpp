@@ -28,11 +28,11 @@ TEST(Generator, IdentityModelLoadsAndReturnsItsInputExactly) {
     const Generator g((test_models_dir() / "identity.pt").string(), "cpu");
     const GeneratorInfo& info = g.info();
     EXPECT_EQ(info.name, "identity");
-    EXPECT_EQ(info.input_size, 512);
+    EXPECT_EQ(info.input_size, 1024);
     EXPECT_FALSE(info.accepts_strength);
     EXPECT_EQ(info.sha256.size(), 64u);
     EXPECT_NEAR(info.crop.points[kEyeL].x, 192.98 / 512, 1e-6);
-    const cv::Mat a = noise(512), b = noise(512);
+    const cv::Mat a = noise(1024), b = noise(1024);
     const auto out = g.run({a, b}, {1.0, 1.0});
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(cv::norm(out[0], a, cv::NORM_INF), 0);

@@ -20,7 +20,7 @@ struct DetectorOptions {
 class FaceDetector {
 public:
     virtual ~FaceDetector() = default;
-    // Faces sorted by descending box area, in the coordinates of `bgr` (CV_8UC3).
+    // Faces sorted by descending prominence (see below), in the coordinates of `bgr` (CV_8UC3).
     virtual std::vector<Face> run(const cv::Mat& bgr) const = 0;
     virtual std::string name() const = 0;        // "yunet" or "blazeface"
     virtual std::string model_path() const = 0;
@@ -39,8 +39,13 @@ std::unique_ptr<FaceDetector> make_yunet_detector(const std::string& onnx_path,
 std::unique_ptr<FaceDetector> make_blazeface_detector(const std::string& onnx_path,
                                                       const DetectorOptions& options);
 
-// Sort faces by descending box area (largest first), the order every detector returns.
-void sort_by_area(std::vector<Face>& faces);
+// How much a face stands out: box area weighted by score^4, so the subject wins over a blurred
+// face in the background that the detector is less sure of, and a bigger face wins otherwise.
+double prominence(const Face& face);
+
+// Sort faces by descending prominence, the order every detector returns (a portrait uses the
+// first).
+void sort_by_prominence(std::vector<Face>& faces);
 
 // Intersection over union of two boxes.
 float iou(const cv::Rect2f& a, const cv::Rect2f& b);
