@@ -352,3 +352,55 @@ TEST(CliAcceptance, PortraitLandmarksLandOnTheTemplate) {
     EXPECT_GE(within(to_template) * 100, static_cast<long>(to_template.size()) * 95);
     EXPECT_LE(worst_template, 0.04);
 }
+
+TEST(CliAcceptance, StrengthDialAndTargetIdentity) {
+    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FILE(eval_faces_dir());
+    const std::string model = quote(test_models_dir() / "strength_blur.pt");  // blurs more as strength rises
+    // distance[input][strength]
+    std::map<std::string, std::map<double, double>> distance;
+    std::vector<double> medians;
+    const std::vector<double> strengths = {0.0, 0.25, 0.5, 0.75, 1.0};
+    for (const double s : strengths) {
+        TempDir dir;
+        const auto r = run_shell(tool() + " " + quote(eval_faces_dir()) + " -o " + quote(dir / "out") +
+                                 " --json --detect-max-side 1024 --strength " + std::to_string(s) + " --model " + model);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        std::vector<double> d;
+        for (const json& rec : ndjson(r.out)) {
+            const json& face = rec["faces"][0];
+            EXPECT_EQ(rec["strength_mode"], "model");
+            EXPECT_DOUBLE_EQ(face["strength"].get<double>(), s);
+            d.push_back(face["identity_distance"].get<double>());
+            distance[rec["input"]["path"]][s] = d.back();
+        }
+        std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
+        medians.push_back(d[d.size() / 2]);
+        std::cout << "strength " << s << ": median identity distance " << medians.back() << " over " << d.size() << " faces\n";
+    }
+    for (std::size_t i = 1; i < medians.size(); ++i) EXPECT_GT(medians[i], medians[i - 1]) << "strength " << strengths[i];
+
+    // --target-identity: within +-0.03 of the target where the face's range allows it.
+    const double target = medians[2];
+    TempDir dir;
+    const auto r = run_shell(tool() + " " + quote(eval_faces_dir()) + " -o " + quote(dir / "out") +
+                             " --json --detect-max-side 1024 --target-identity " + std::to_string(target) +
+                             " --model " + model);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    int reachable = 0, hit = 0;
+    for (const json& rec : ndjson(r.out)) {
+        const json& face = rec["faces"][0];
+        ASSERT_TRUE(face.contains("strength_evaluations"));
+        EXPECT_LE(face["strength_evaluations"].get<int>(), 6);
+        const double achieved = face["identity_distance"].get<double>();
+        const auto& range = distance[rec["input"]["path"]];
+        if (range.at(0.0) <= target && target <= range.at(1.0)) {
+            ++reachable;
+            hit += std::abs(achieved - target) <= 0.03;
+        }
+    }
+    std::cout << "--target-identity " << target << ": hit within 0.03 on " << hit << "/" << reachable
+              << " faces whose range allows it\n";
+    ASSERT_GT(reachable, 20);
+    EXPECT_GE(hit * 100, reachable * 80);
+}
