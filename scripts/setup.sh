@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl npm
+  build-essential cmake ninja-build pkg-config ca-certificates
   libopencv-dev libtorch-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   # Without OpenBLAS LibTorch falls back to reference BLAS: convolutions 10-25x slower.
   libopenblas0-openmp
@@ -15,6 +15,10 @@ packages=(
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Tools the fetch script runs; any install of them will do (e.g. npm bundled with Node.js).
+for tool in npm curl; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2

@@ -149,7 +149,7 @@ std::vector<View> plan_views(cv::Size size) {
                 View v;
                 v.region = cv::Rect(x, y, side, side);
                 v.scale = {float(kNetSize) / side, float(kNetSize) / side};
-                v.max_face = max_face;
+                v.max_face = getenv("BF_MF") ? max_face * atof(getenv("BF_MF")) : max_face; // TEMP
                 v.cut_left = x > 0;
                 v.cut_top = y > 0;
                 v.cut_right = x + side < size.width;
@@ -252,6 +252,10 @@ public:
         std::vector<Candidate> all;
         for (const View& v : plan_views(work.size())) detect_view(work, v, all);
         std::vector<Candidate> merged = weighted_nms(std::move(all), options_.nms_iou);
+        if (getenv("BF_CONTAIN")) { // TEMP
+            std::vector<Candidate> kept; float cf = atof(getenv("BF_CONTAIN"));
+            for (auto& c : merged) { bool in = false; for (auto& k : kept) in = in || (k.box.area() > c.box.area() && (k.box & c.box).area() >= cf * c.box.area()); if (!in) kept.push_back(c); }
+            merged = kept; }
 
         std::vector<Face> faces;
         const float inv = float(1.0 / down);
