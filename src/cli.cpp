@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <sstream>
 
 namespace aiportrait {
 namespace {
@@ -81,6 +82,19 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval, in (0,1]")
         ->check(CLI::Range(0.001, 1.0))
         ->capture_default_str();
+    app.add_option("--batch", c.batch, "Faces per generator forward, gathered across inputs")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    std::string shard;
+    app.add_option("--shard", shard, "Process only shard K of N (K/N, 1-based) of the sorted inputs; shards are disjoint")
+        ->check([](const std::string& v) -> std::string {
+            int k = 0, n = 0;
+            char slash = 0;
+            std::istringstream in(v);
+            if (!(in >> k >> slash >> n) || slash != '/' || !in.eof() || n < 1 || k < 1 || k > n)
+                return "expected K/N with 1 <= K <= N, got '" + v + "'";
+            return "";
+        });
     add_model_options(app, c, detector);
 
     CLI::App* identity_cmd = app.add_subcommand("identity", "Distance between the largest faces of two photos");
@@ -100,6 +114,10 @@ Command parse_command_line(int argc, char** argv) {
     if (strength >= 0) c.strength = strength;
     if (target_identity >= 0) c.target_identity = target_identity;
     c.identity = !no_identity;
+    if (!shard.empty()) {
+        char slash = 0;
+        std::istringstream(shard) >> c.shard_index >> slash >> c.shard_count;
+    }
     if (identity_cmd->parsed()) {
         cmd.kind = Command::Kind::identity;
         return cmd;

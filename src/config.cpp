@@ -13,6 +13,9 @@ void validate(const Config& c) {
         fail(fmt::format("--format: '{}' is not png, jpg or webp", c.format));
     if (c.device != "cpu" && c.device != "cuda") fail(fmt::format("--device: '{}' is not cpu or cuda", c.device));
     if (c.threads < 0) fail("--threads: must be 0 (all cores) or more");
+    if (c.batch < 1 || c.batch > 256) fail("--batch: must be in 1..256");
+    if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
+        fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
     if (c.detect_threshold <= 0.f || c.detect_threshold >= 1.f) fail("--detect-threshold: must be in (0, 1)");
     if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < 64))
         fail("--detect-max-side: must be 0 (full size) or at least 64");

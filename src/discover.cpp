@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -90,12 +91,35 @@ std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude,
     return found;
 }
 
+// Output names are assigned over all inputs first (so every shard names files the same way),
+// then each shard keeps its own share.
+Discovery shard_of(Discovery all, const Config& config) {
+    if (config.shard_count <= 1) return all;
+    Discovery mine;
+    mine.warnings = std::move(all.warnings);
+    for (Job& job : all.jobs)
+        if (in_shard(job.input, config.shard_index, config.shard_count)) mine.jobs.push_back(std::move(job));
+    for (RejectedInput& r : all.rejected)
+        if (in_shard(r.input, config.shard_index, config.shard_count)) mine.rejected.push_back(std::move(r));
+    return mine;
+}
+
 }  // namespace
 
 bool has_image_extension(const std::string& path) {
     static const std::set<std::string> extensions = {".jpg", ".jpeg", ".jpe", ".png", ".bmp",  ".tif",
                                                      ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
     return extensions.count(lower(fs::path(path).extension().string())) > 0;
+}
+
+bool in_shard(const std::string& input, int index, int count) {
+    if (count <= 1) return true;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across runs, hosts and builds
+    for (unsigned char c : input) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return static_cast<int>(h % static_cast<std::uint64_t>(count)) == index - 1;
 }
 
 std::string sidecar_path_for(const std::string& output) {
@@ -132,7 +156,7 @@ Discovery discover(const Config& config) {
         if (directory_mode)
             throw std::invalid_argument("-o -: standard output takes exactly one input file, not a folder");
         result.jobs.push_back({inputs[0], "-", config.sidecar});
-        return result;
+        return shard_of(std::move(result), config);
     }
     if (!directory_mode) {
         if (!config.sidecar.empty() && identity_key(config.sidecar) == identity_key(config.output))
@@ -144,7 +168,7 @@ Discovery discover(const Config& config) {
         } else {
             result.jobs.push_back(job);
         }
-        return result;
+        return shard_of(std::move(result), config);
     }
     if (stdin_input) throw std::invalid_argument("input '-' needs -o FILE or -o -, not a folder");
     if (!config.sidecar.empty())
@@ -206,7 +230,7 @@ Discovery discover(const Config& config) {
         taken[key] = c.input;
         result.jobs.push_back({c.input, output.string(), sidecar});
     }
-    return result;
+    return shard_of(std::move(result), config);
 }
 
 }  // namespace aiportrait

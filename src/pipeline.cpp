@@ -1,26 +1,18 @@
 #include "aiportrait/pipeline.hpp"
 
 #include "aiportrait/align.hpp"
-#include "aiportrait/compose.hpp"
-#include "aiportrait/decode.hpp"
-#include "aiportrait/detect.hpp"
-#include "aiportrait/generator.hpp"
-#include "aiportrait/hash.hpp"
-#include "aiportrait/identity.hpp"
+#include "aiportrait/bounded_queue.hpp"
 #include "aiportrait/models.hpp"
 #include "aiportrait/output.hpp"
-#include "aiportrait/sidecar.hpp"
 #include "aiportrait/version.hpp"
+#include "pipeline_impl.hpp"
 
 #include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <optional>
 #include <set>
 #include <thread>
 
@@ -32,48 +24,6 @@ namespace {
 std::atomic<int> g_stop_signal{0};
 
 using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// Runs `fn`, adding its wall time to `timings` under `stage`.
-template <typename Fn>
-auto timed(Timings& timings, const char* stage, Fn&& fn) {
-    const auto start = Clock::now();
-    if constexpr (std::is_void_v<decltype(fn())>) {
-        fn();
-        timings.add(stage, ms_since(start));
-    } else {
-        auto result = fn();
-        timings.add(stage, ms_since(start));
-        return result;
-    }
-}
-
-// NAME.png -> NAME_face3.png (1-based), for --all-faces.
-std::string face_output_path(const std::string& output, std::size_t index) {
-    fs::path p(output);
-    const std::string ext = p.extension().string();
-    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
-}
-
-// A sidecar that exists and says the input was done, so --skip-existing may skip it.
-bool completed_before(const Job& job) {
-    if (job.output == "-" || job.sidecar.empty()) return false;
-    std::error_code ec;
-    if (!fs::is_regular_file(job.sidecar, ec)) return false;
-    std::ifstream in(job.sidecar);
-    const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
-    if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
-    const auto& output = record["output"];
-    if (!output.is_object() || output.value("path", "") != job.output) return false;
-    // --all-faces writes one file per face; every one must be there.
-    for (const auto& face : record.value("faces", nlohmann::json::array())) {
-        if (face.contains("output") && !fs::is_regular_file(face["output"].get<std::string>(), ec)) return false;
-    }
-    return fs::is_regular_file(job.output, ec) || output.value("kind", "") == "all_faces";
-}
 
 }  // namespace
 
@@ -95,29 +45,9 @@ std::string RunSummary::line() const {
     return text;
 }
 
-struct Pipeline::Impl {
-    const Config& config;
-    Reporter& reporter;
-    std::unique_ptr<FaceDetector> detector;
-    std::unique_ptr<Generator> generator;
-    std::unique_ptr<IdentityNet> identity;
-    RunInfo run_info;
-
-    Impl(const Config& c, Reporter& r) : config(c), reporter(r) {}
-
-    void load_models();
-    InputRecord process(const Job& job);
-    void generate_faces(const cv::Mat& photo, InputRecord& record, std::vector<GeneratedFace>& out);
-    std::vector<double> distances(const std::vector<const GeneratedFace*>& faces,
-                                  const std::vector<cv::Mat>& finals) const;
-    void write_outputs(const Job& job, const DecodedImage& image, std::vector<GeneratedFace>& faces,
-                       InputRecord& record);
-    void write_sidecar(const Job& job, InputRecord& record);
-};
-
 void Pipeline::Impl::load_models() {
     const ModelLocations where = locate_models(config.models_dir);
-    const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_inference_threads(threads);
     cv::setNumThreads(threads);
 
@@ -173,250 +103,6 @@ void Pipeline::Impl::load_models() {
     };
 }
 
-std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedFace*>& faces,
-                                              const std::vector<cv::Mat>& finals) const {
-    // Both crops live in the aligned frame, so the input's landmarks mapped through the
-    // alignment matrix locate the face in each; the net sees them prepared identically.
-    std::vector<cv::Mat> crops;
-    for (std::size_t i = 0; i < faces.size(); ++i) {
-        Landmarks in_crop;
-        for (std::size_t k = 0; k < kNumLandmarks; ++k)
-            in_crop[k] = apply_affine(faces[i]->aligned.matrix, faces[i]->landmarks[k]);
-        crops.push_back(IdentityNet::prepare_crop(faces[i]->aligned.crop, in_crop));
-        crops.push_back(IdentityNet::prepare_crop(finals[i], in_crop));
-    }
-    const std::vector<Descriptor> d = identity->run(crops);
-    std::vector<double> out;
-    for (std::size_t i = 0; i < faces.size(); ++i) out.push_back(descriptor_distance(d[2 * i], d[2 * i + 1]));
-    return out;
-}
-
-// Generates every used face; with --target-identity, searches each face's strength so that its
-// identity distance lands near the target (all faces of the photo advance in one batch).
-void Pipeline::Impl::generate_faces(const cv::Mat& photo, InputRecord& record, std::vector<GeneratedFace>& out) {
-    const GeneratorInfo& g = generator->info();
-    std::vector<std::size_t> used;
-    for (std::size_t i = 0; i < record.faces.size(); ++i)
-        if (record.faces[i].used) used.push_back(i);
-
-    timed(record.timings, "align", [&] {
-        for (std::size_t i : used) {
-            GeneratedFace f;
-            f.landmarks = record.faces[i].face.landmarks;
-            f.aligned = align_face(photo, record.faces[i].face, g.crop);
-            record.faces[i].alignment = f.aligned.matrix;
-            record.faces[i].crop_size = f.aligned.size;
-            out.push_back(std::move(f));
-        }
-    });
-    std::vector<cv::Mat> crops;
-    for (const GeneratedFace& f : out) crops.push_back(f.aligned.crop);
-
-    const bool by_model = g.accepts_strength;
-    record.strength_mode = by_model ? StrengthMode::model : StrengthMode::blend;
-    // Models without a strength input: generate once at full strength, then blend the aligned
-    // input back in ((1 - s) * input + s * generated) before paste-back.
-    std::vector<cv::Mat> full;
-    auto render = [&](const std::vector<std::size_t>& which, const std::vector<double>& strengths) {
-        std::vector<cv::Mat> result;
-        if (by_model) {
-            std::vector<cv::Mat> batch;
-            for (std::size_t j : which) batch.push_back(crops[j]);
-            result = timed(record.timings, "generate", [&] { return generator->run(batch, strengths); });
-        } else {
-            if (full.empty())
-                full = timed(record.timings, "generate",
-                             [&] { return generator->run(crops, std::vector<double>(crops.size(), 1.0)); });
-            for (std::size_t k = 0; k < which.size(); ++k)
-                result.push_back(blend_with_input(crops[which[k]], full[which[k]], strengths[k]));
-        }
-        return result;
-    };
-
-    const double strength = config.strength.value_or(g.default_strength);
-    std::vector<std::size_t> all(out.size());
-    for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
-
-    if (!config.target_identity) {
-        std::vector<cv::Mat> finals = render(all, std::vector<double>(out.size(), strength));
-        for (std::size_t j = 0; j < out.size(); ++j) {
-            out[j].generated = finals[j];
-            record.faces[used[j]].strength = strength;
-        }
-        if (identity && config.identity) {
-            std::vector<const GeneratedFace*> faces;
-            for (const GeneratedFace& f : out) faces.push_back(&f);
-            const auto d = timed(record.timings, "identity", [&] { return distances(faces, finals); });
-            for (std::size_t j = 0; j < out.size(); ++j) record.faces[used[j]].identity_distance = d[j];
-        }
-        return;
-    }
-
-    // Strength search: regula falsi (Illinois) on distance(strength) - target, which rises
-    // with strength for a sensible model. Start at 1 (most different) and 0, keep the closest.
-    const double target = *config.target_identity, tolerance = 0.03;
-    const int budget = 6;
-    struct Search {
-        double lo = 0, hi = 1, d_lo = NAN, d_hi = NAN, best_s = 1, best_d = NAN;
-        int evals = 0;
-        bool done = false;
-        int side = 0;  // Illinois: which end was kept last time
-    };
-    std::vector<Search> search(out.size());
-    for (int round = 0; round < budget; ++round) {
-        std::vector<std::size_t> active;
-        std::vector<double> strengths;
-        for (std::size_t j = 0; j < out.size(); ++j) {
-            Search& s = search[j];
-            if (s.done) continue;
-            double next;
-            if (s.evals == 0) next = 1.0;
-            else if (s.evals == 1) next = 0.0;
-            else if (s.d_hi != s.d_lo) next = s.lo + (target - s.d_lo) * (s.hi - s.lo) / (s.d_hi - s.d_lo);
-            else next = 0.5 * (s.lo + s.hi);
-            next = std::clamp(next, std::min(s.lo, s.hi), std::max(s.lo, s.hi));
-            active.push_back(j);
-            strengths.push_back(next);
-        }
-        if (active.empty()) break;
-        std::vector<cv::Mat> finals = render(active, strengths);
-        std::vector<const GeneratedFace*> probe;
-        for (std::size_t j : active) probe.push_back(&out[j]);
-        const auto d = timed(record.timings, "identity", [&] { return distances(probe, finals); });
-        for (std::size_t k = 0; k < active.size(); ++k) {
-            Search& s = search[active[k]];
-            const double st = strengths[k], dist = d[k];
-            ++s.evals;
-            if (std::isnan(s.best_d) || std::abs(dist - target) < std::abs(s.best_d - target)) {
-                s.best_d = dist;
-                s.best_s = st;
-                out[active[k]].generated = finals[k];
-            }
-            if (std::abs(dist - target) <= tolerance) { s.done = true; continue; }
-            if (s.evals == 1) {
-                s.hi = st; s.d_hi = dist;
-                if (dist < target) s.done = true;  // even full strength stays closer: best reachable
-                continue;
-            }
-            if (s.evals == 2) {
-                s.lo = st; s.d_lo = dist;
-                if (dist > target) s.done = true;  // even strength 0 is farther: best reachable
-                continue;
-            }
-            if (dist < target) {
-                s.lo = st; s.d_lo = dist;
-                if (s.side == -1) s.d_hi = target + (s.d_hi - target) / 2;
-                s.side = -1;
-            } else {
-                s.hi = st; s.d_hi = dist;
-                if (s.side == 1) s.d_lo = target + (s.d_lo - target) / 2;
-                s.side = 1;
-            }
-        }
-    }
-    for (std::size_t j = 0; j < out.size(); ++j) {
-        FaceRecord& f = record.faces[used[j]];
-        f.strength = search[j].best_s;
-        f.identity_distance = search[j].best_d;
-        f.strength_evaluations = search[j].evals;
-    }
-}
-
-void Pipeline::Impl::write_outputs(const Job& job, const DecodedImage& image, std::vector<GeneratedFace>& faces,
-                                   InputRecord& record) {
-    auto emit = [&](const std::string& path, const cv::Mat& bgr, const cv::Mat& alpha) {
-        const auto bytes = timed(record.timings, "encode", [&] { return encode_image(bgr, alpha, path); });
-        timed(record.timings, "write", [&] {
-            if (path == "-") write_stdout(bytes);
-            else write_file_atomic(path, bytes);
-        });
-    };
-    const int size = faces.front().aligned.size;
-    switch (config.kind) {
-        case OutputKind::portrait:
-            emit(job.output, faces.front().generated, cv::Mat());
-            record.output_width = record.output_height = size;
-            break;
-        case OutputKind::all_faces: {
-            std::size_t k = 0;
-            for (std::size_t i = 0; i < record.faces.size(); ++i) {
-                if (!record.faces[i].used) continue;
-                const std::string path = job.output == "-" ? "-" : face_output_path(job.output, i);
-                emit(path, faces[k++].generated, cv::Mat());
-                record.faces[i].output_path = path;
-            }
-            record.output_width = record.output_height = size;
-            break;
-        }
-        case OutputKind::paste: {
-            const cv::Mat pasted = timed(record.timings, "compose", [&] {
-                return paste_faces(image.bgr, faces, generator->info().crop, config.feather);
-            });
-            emit(job.output, pasted, image.alpha);
-            record.output_width = pasted.cols;
-            record.output_height = pasted.rows;
-            break;
-        }
-    }
-    record.output = job.output;
-}
-
-void Pipeline::Impl::write_sidecar(const Job& job, InputRecord& record) {
-    if (job.sidecar.empty()) return;
-    record.sidecar = job.sidecar;
-    write_file_atomic(job.sidecar, make_record(record, run_info).dump(2) + "\n");
-}
-
-InputRecord Pipeline::Impl::process(const Job& job) {
-    InputRecord record;
-    record.input = job.input;
-    record.kind = config.kind;
-    record.strength_mode = generator->info().accepts_strength ? StrengthMode::model : StrengthMode::blend;
-    DecodedImage image;
-    try {
-        const auto bytes = timed(record.timings, "read", [&] { return read_input_bytes(job.input); });
-        record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
-        image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
-        record.width = image.bgr.cols;
-        record.height = image.bgr.rows;
-        record.exif_orientation = image.exif_orientation;
-        record.source_format = image.source_format;
-        record.warnings = image.warnings;
-
-        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(image.bgr); });
-        for (const Face& f : faces) { FaceRecord r; r.face = f; record.faces.push_back(r); }
-        if (faces.empty()) {
-            record.status = Status::no_face;
-            record.error = "no face found";
-        } else {
-            // Faces come most prominent first: a portrait uses that one, the other kinds use all.
-            for (std::size_t i = 0; i < record.faces.size(); ++i)
-                record.faces[i].used = config.kind != OutputKind::portrait || i == 0;
-            std::vector<GeneratedFace> generated;
-            generate_faces(image.bgr, record, generated);
-            write_outputs(job, image, generated, record);
-            record.status = Status::ok;
-        }
-    } catch (const std::exception& e) {
-        std::string what = e.what();
-        record.status = Status::error;
-        record.error = what.substr(0, what.find('\n'));
-    }
-    try {
-        write_sidecar(job, record);
-    } catch (const std::exception& e) {
-        if (record.status == Status::ok) {
-            // The portrait without its sidecar would look done to --skip-existing: retract it.
-            std::error_code ec;
-            if (record.output != "-") fs::remove(record.output, ec);
-            record.output.clear();
-        }
-        record.status = Status::error;
-        record.error = e.what();
-    }
-    return record;
-}
-
 Pipeline::Pipeline(const Config& config, Reporter& reporter) : impl_(std::make_unique<Impl>(config, reporter)) {
     impl_->load_models();
 }
@@ -431,40 +117,86 @@ RunSummary Pipeline::run(const Discovery& discovery) {
         p.reporter.error(r.input, r.reason);
         ++summary.failed;
     }
-    std::set<std::string> cleaned;
     const int total = static_cast<int>(discovery.jobs.size());
-    for (int i = 0; i < total; ++i) {
-        if (const int sig = g_stop_signal.load()) {
-            summary.signal = sig;
-            summary.not_started = total - i;
-            break;
+    const std::size_t batch = static_cast<std::size_t>(std::max(1, p.config.batch));
+
+    // Three stages on three threads, joined by bounded queues so the generator is never starved
+    // and memory stays flat: prepare (read/decode/detect/align) -> generate (batched across
+    // inputs) -> finish (identity, compose, encode, write). One thread per stage keeps records in
+    // input order.
+    BoundedQueue<std::unique_ptr<Work>> prepared(2 * batch), generated(2 * batch);
+    std::atomic<int> started{0};
+
+    std::thread preparer([&] {
+        std::set<std::string> cleaned;
+        for (int i = 0; i < total; ++i) {
+            if (g_stop_signal.load()) break;  // stop taking inputs; in-flight work finishes
+            auto work = std::make_unique<Work>();
+            work->job = discovery.jobs[static_cast<std::size_t>(i)];
+            started.store(i + 1);
+            if (work->job.output != "-") {
+                // A run killed before may have left temporaries beside its outputs.
+                const std::string dir = fs::path(work->job.output).parent_path().string();
+                if (!dir.empty() && cleaned.insert(dir).second) remove_stale_temporaries(dir);
+            }
+            if (p.config.skip_existing && completed_before(work->job)) work->skipped = true;
+            else p.prepare(*work);
+            if (!prepared.push(std::move(work))) break;
         }
-        const Job& job = discovery.jobs[static_cast<std::size_t>(i)];
-        if (job.output != "-") {
-            // A run killed before may have left temporaries beside its outputs.
-            const std::string dir = fs::path(job.output).parent_path().string();
-            if (cleaned.insert(dir).second && !dir.empty()) remove_stale_temporaries(dir);
+        prepared.close();
+    });
+
+    std::thread generator([&] {
+        for (;;) {
+            auto first = prepared.pop();
+            if (!first) break;
+            // Batch faces across whatever inputs are already waiting; never wait for more.
+            std::vector<std::unique_ptr<Work>> group;
+            std::size_t faces = (*first)->faces.size();
+            group.push_back(std::move(*first));
+            while (faces < batch) {
+                auto next = prepared.try_pop();
+                if (!next) break;
+                faces += (*next)->faces.size();
+                group.push_back(std::move(*next));
+            }
+            std::vector<Work*> view;
+            for (auto& w : group) view.push_back(w.get());
+            p.generate(view);
+            for (auto& w : group) generated.push(std::move(w));
         }
-        if (p.config.skip_existing && completed_before(job)) {
+        generated.close();
+    });
+
+    int done = 0;
+    while (auto item = generated.pop()) {
+        Work& work = **item;
+        ++done;
+        if (work.skipped) {
             ++summary.skipped;
-            p.reporter.progress(i + 1, total);
-            continue;
+        } else {
+            p.finish(work);
+            const InputRecord& record = work.record;
+            switch (record.status) {
+                case Status::ok: ++summary.ok; break;
+                case Status::no_face: ++summary.no_face; p.reporter.error(work.job.input, "no face found"); break;
+                case Status::error: ++summary.failed; p.reporter.error(work.job.input, record.error); break;
+            }
+            p.reporter.record(make_record(record, p.run_info));
         }
-        const InputRecord record = p.process(job);
-        switch (record.status) {
-            case Status::ok: ++summary.ok; break;
-            case Status::no_face: ++summary.no_face; p.reporter.error(job.input, "no face found"); break;
-            case Status::error: ++summary.failed; p.reporter.error(job.input, record.error); break;
-        }
-        p.reporter.record(make_record(record, p.run_info));
-        p.reporter.progress(i + 1, total);
+        p.reporter.progress(done, total);
     }
-    if (!summary.signal && g_stop_signal.load()) summary.signal = g_stop_signal.load();
+    preparer.join();
+    generator.join();
+
+    if (const int sig = g_stop_signal.load()) {
+        summary.signal = sig;
+        summary.not_started = total - started.load();
+    }
     p.reporter.finish_progress();
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
 }
-
 
 int compare_identity(const Config& config, const std::string& photo_a, const std::string& photo_b,
                      Reporter& reporter) {

@@ -404,3 +404,25 @@ TEST(CliAcceptance, StrengthDialAndTargetIdentity) {
     ASSERT_GT(reachable, 20);
     EXPECT_GE(hit * 100, reachable * 80);
 }
+
+TEST(Cli, ShardRunsTogetherProcessEveryInputOnce) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directories(dir / "in");
+    for (int n = 1; n <= 6; ++n) fs::copy_file(sample_photo(n), dir / "in" / ("s" + std::to_string(n) + ".jpg"));
+    std::map<std::string, int> processed;
+    for (int k = 1; k <= 3; ++k) {
+        const auto r = run_shell(tool() + " " + quote(dir / "in") + " -o " + quote(dir / "out") + " --shard " +
+                                 std::to_string(k) + "/3 --json --no-identity --model " +
+                                 quote(test_models_dir() / "identity_256.pt"));
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        for (const json& rec : ndjson(r.out)) ++processed[rec["input"]["path"]];
+    }
+    EXPECT_EQ(processed.size(), 6u);
+    for (const auto& [input, count] : processed) EXPECT_EQ(count, 1) << input;
+    // A rerun of everything with --skip-existing finds all done.
+    const auto again = run_shell(tool() + " " + quote(dir / "in") + " -o " + quote(dir / "out") +
+                                 " --skip-existing --no-identity --model " + quote(test_models_dir() / "identity_256.pt"));
+    EXPECT_EQ(again.exit_code, 0);
+    EXPECT_NE(again.err.find("6 skipped"), std::string::npos) << again.err;
+}

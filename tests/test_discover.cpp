@@ -2,6 +2,8 @@
 
 #include "testing.hpp"
 
+#include <map>
+
 using namespace aiportrait;
 using namespace aiportrait::testing;
 
@@ -104,4 +106,29 @@ TEST(Discover, FilesFromAndStandardStreamsRules) {
     ASSERT_EQ(piped.jobs.size(), 1u);
     EXPECT_TRUE(piped.jobs[0].sidecar.empty());
     EXPECT_THROW(discover(with({}, "x.png")), std::invalid_argument);
+}
+
+TEST(Discover, ShardsAreDisjointAndCoverEverything) {
+    TempDir dir;
+    for (int i = 0; i < 60; ++i) write_text(dir / "in" / ("d" + std::to_string(i % 7)) / ("p" + std::to_string(i) + ".jpg"), "x");
+    write_text(dir / "in/a.jpg", "x");
+    write_text(dir / "in/a.png", "x");  // a collision: both shards must name it the same way
+    Config all = with({(dir / "in").string()}, (dir / "out").string());
+    const Discovery everything = discover(all);
+    for (const int n : {1, 2, 3, 7}) {
+        std::map<std::string, std::string> seen;  // input -> output
+        std::size_t total = 0;
+        for (int k = 1; k <= n; ++k) {
+            Config c = all;
+            c.shard_index = k;
+            c.shard_count = n;
+            const Discovery part = discover(c);
+            total += part.jobs.size();
+            if (n > 1) EXPECT_LT(part.jobs.size(), everything.jobs.size()) << k << "/" << n;
+            for (const Job& j : part.jobs) EXPECT_TRUE(seen.emplace(j.input, j.output).second) << j.input << " in two shards";
+            EXPECT_EQ(discover(c).jobs.size(), part.jobs.size()) << "deterministic";
+        }
+        EXPECT_EQ(total, everything.jobs.size()) << n;
+        for (const Job& j : everything.jobs) EXPECT_EQ(seen[j.input], j.output) << "same output name in every shard";
+    }
 }

@@ -33,6 +33,11 @@ struct Config {
     int detect_max_side = 2048;
     std::string device = "cpu";
     int threads = 0;              // 0 = all cores
+    int batch = 4;                // faces per generator forward, gathered across inputs
+
+    // Scale-out: this process takes shard `shard_index` (1-based) of `shard_count`.
+    int shard_index = 1;
+    int shard_count = 1;
 
     // What to make.
     OutputKind kind = OutputKind::portrait;

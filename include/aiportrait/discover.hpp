@@ -35,6 +35,10 @@ bool has_image_extension(const std::string& path);
 // The sidecar path that belongs to an image output: same name, extension ".json".
 std::string sidecar_path_for(const std::string& output);
 
+// Whether `input` belongs to shard `index` (1-based) of `count`: a hash of the path string, so
+// shards are disjoint, cover everything, and stay put when other files come and go.
+bool in_shard(const std::string& input, int index, int count);
+
 // Throws std::invalid_argument for usage errors (e.g. several inputs but -o names a file, or
 // --files-from cannot be read).
 Discovery discover(const Config& config);

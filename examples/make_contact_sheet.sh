@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Makes a contact sheet of the default generator with the CLI.
+#
+#   examples/make_contact_sheet.sh [MODEL] [OUT.png] [ROWS] [WORKDIR]
+#
+# Rows: ROWS (default 8) held-out UTKFace photos, spread evenly over WORKDIR/heldout.txt
+# (see scripts/prepare_training_data.sh; WORKDIR defaults to /work/aiportrait-train).
+# Columns: the aligned input (the CLI with the pass-through test generator), then portraits at
+# strength 0.25, 0.5, 0.75 and 1.0, each 256x256, with a small label strip on top.
+# MODEL defaults to weights/generator/aiportrait-default.pt, OUT to examples/contact_sheet.png.
+# Tiling uses Debian's /usr/bin/python3 with python3-opencv (only this script needs it).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+model="$(realpath "${1:-$repo/weights/generator/aiportrait-default.pt}")"
+sheet="${2:-$repo/examples/contact_sheet.png}"
+rows="${3:-8}"
+work="${4:-/work/aiportrait-train}"
+cli="$repo/build/aiportrait"
+
+[[ -f "$work/heldout.txt" ]] || { echo "run scripts/prepare_training_data.sh first" >&2; exit 2; }
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+total=$(wc -l < "$work/heldout.txt")
+step=$(( total / rows )); [[ $step -ge 1 ]] || step=1
+src="$(find "$work/utk" -mindepth 1 -maxdepth 1 -type d | head -n1)"
+awk -v s="$step" -v r="$rows" 'NR % s == 1 && c < r { print; c++ }' "$work/heldout.txt" \
+    | while read -r name; do ls "$src/$name".* ; done > "$tmp/inputs.txt"
+
+"$cli" --files-from "$tmp/inputs.txt" -o "$tmp/aligned" \
+    --model "$repo/tests/models/identity_256.pt" --no-identity -q
+for s in 0.25 0.5 0.75 1.0; do
+    "$cli" --files-from "$tmp/inputs.txt" -o "$tmp/s_$s" --model "$model" --strength "$s" -q
+done
+
+/usr/bin/python3 - "$tmp" "$sheet" <<'EOF'
+import json, os, sys
+import cv2
+import numpy as np
+
+tmp, sheet = sys.argv[1], sys.argv[2]
+cols = [("aligned input", "aligned")] + [(f"strength {s}", f"s_{s}") for s in
+                                          ("0.25", "0.5", "0.75", "1.0")]
+names = sorted(f[:-4] for f in os.listdir(os.path.join(tmp, "aligned")) if f.endswith(".png"))
+S, label = 256, 28
+canvas = np.full((label + S * len(names), S * len(cols), 3), 255, np.uint8)
+for j, (title, _) in enumerate(cols):
+    cv2.putText(canvas, title, (j * S + 8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1,
+                cv2.LINE_AA)
+for i, n in enumerate(names):
+    for j, (_, d) in enumerate(cols):
+        img = cv2.imread(os.path.join(tmp, d, n + ".png"))
+        if img is None:
+            continue
+        canvas[label + i * S:label + (i + 1) * S, j * S:(j + 1) * S] = cv2.resize(img, (S, S))
+        side = os.path.join(tmp, d, n + ".json")
+        if j > 0 and os.path.exists(side):
+            f = json.load(open(side))["faces"][0]
+            dist = f.get("identity_distance")
+            if dist is not None:
+                y, x = label + (i + 1) * S - 8, j * S + 6
+                cv2.putText(canvas, f"id {dist:.2f}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                            (0, 0, 0), 3, cv2.LINE_AA)
+                cv2.putText(canvas, f"id {dist:.2f}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                            (255, 255, 255), 1, cv2.LINE_AA)
+os.makedirs(os.path.dirname(os.path.abspath(sheet)), exist_ok=True)
+cv2.imwrite(sheet, canvas, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+print(f"wrote {sheet}: {len(names)} rows x {len(cols)} columns")
+EOF

@@ -1,0 +1,366 @@
+// What each pipeline stage does to one input (or one batch of inputs). pipeline.cpp decides
+// which thread runs which stage.
+#include "pipeline_impl.hpp"
+
+#include "aiportrait/align.hpp"
+#include "aiportrait/hash.hpp"
+#include "aiportrait/output.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace aiportrait {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Runs `fn`, adding its wall time to `timings` under `stage`.
+template <typename Fn>
+auto timed(Timings& timings, const char* stage, Fn&& fn) {
+    const auto start = Clock::now();
+    if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        timings.add(stage, ms_since(start));
+    } else {
+        auto result = fn();
+        timings.add(stage, ms_since(start));
+        return result;
+    }
+}
+
+// NAME.png -> NAME_face3.png (1-based), for --all-faces.
+std::string face_output_path(const std::string& output, std::size_t index) {
+    fs::path p(output);
+    const std::string ext = p.extension().string();
+    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
+}
+
+std::string first_line(const std::exception& e) {
+    const std::string what = e.what();
+    return what.substr(0, what.find('\n'));
+}
+
+}  // namespace
+
+bool completed_before(const Job& job) {
+    if (job.output == "-" || job.sidecar.empty()) return false;
+    std::error_code ec;
+    if (!fs::is_regular_file(job.sidecar, ec)) return false;
+    std::ifstream in(job.sidecar);
+    const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
+    if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
+    const auto& output = record["output"];
+    if (!output.is_object() || output.value("path", "") != job.output) return false;
+    // --all-faces writes one file per face; every one must be there.
+    for (const auto& face : record.value("faces", nlohmann::json::array())) {
+        if (face.contains("output") && !fs::is_regular_file(face["output"].get<std::string>(), ec)) return false;
+    }
+    return fs::is_regular_file(job.output, ec) || output.value("kind", "") == "all_faces";
+}
+
+void Pipeline::Impl::prepare(Work& work) const {
+    InputRecord& record = work.record;
+    record.input = work.job.input;
+    record.kind = config.kind;
+    record.strength_mode = generator->info().accepts_strength ? StrengthMode::model : StrengthMode::blend;
+    try {
+        const auto bytes = timed(record.timings, "read", [&] { return read_input_bytes(work.job.input); });
+        record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
+        work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
+        record.width = work.image.bgr.cols;
+        record.height = work.image.bgr.rows;
+        record.exif_orientation = work.image.exif_orientation;
+        record.source_format = work.image.source_format;
+        record.warnings = work.image.warnings;
+
+        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(work.image.bgr); });
+        for (const Face& f : faces) {
+            FaceRecord r;
+            r.face = f;
+            record.faces.push_back(r);
+        }
+        if (faces.empty()) {
+            record.status = Status::no_face;
+            record.error = "no face found";
+            return;
+        }
+        // Faces come most prominent first: a portrait uses that one, the other kinds use all.
+        for (std::size_t i = 0; i < record.faces.size(); ++i) {
+            record.faces[i].used = config.kind != OutputKind::portrait || i == 0;
+            if (record.faces[i].used) work.used.push_back(i);
+        }
+        timed(record.timings, "align", [&] {
+            for (std::size_t i : work.used) {
+                GeneratedFace f;
+                f.landmarks = record.faces[i].face.landmarks;
+                f.aligned = align_face(work.image.bgr, record.faces[i].face, generator->info().crop);
+                record.faces[i].alignment = f.aligned.matrix;
+                record.faces[i].crop_size = f.aligned.size;
+                work.faces.push_back(std::move(f));
+            }
+        });
+        work.ready_to_generate = true;
+    } catch (const std::exception& e) {
+        record.status = Status::error;
+        record.error = first_line(e);
+    }
+}
+
+void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
+    if (config.target_identity) {
+        for (Work* w : batch)
+            if (w->ready_to_generate) search_strength(*w);
+        return;
+    }
+    // Models without a strength input run at full strength; finish() blends the aligned input
+    // back in ((1 - s) * input + s * generated) before paste-back.
+    const GeneratorInfo& g = generator->info();
+    const double strength = config.strength.value_or(g.default_strength);
+    std::vector<cv::Mat> crops;
+    std::vector<Work*> owners;
+    for (Work* w : batch) {
+        if (!w->ready_to_generate) continue;
+        for (const GeneratedFace& f : w->faces) {
+            crops.push_back(f.aligned.crop);
+            owners.push_back(w);
+        }
+    }
+    if (crops.empty()) return;
+    const auto start = Clock::now();
+    try {
+        const std::vector<cv::Mat> out =
+            generator->run(crops, std::vector<double>(crops.size(), g.accepts_strength ? strength : 1.0));
+        std::size_t k = 0;
+        for (Work* w : batch) {
+            if (!w->ready_to_generate) continue;
+            for (std::size_t j = 0; j < w->faces.size(); ++j, ++k) {
+                w->faces[j].generated = g.accepts_strength ? out[k] : blend_with_input(crops[k], out[k], strength);
+                w->record.faces[w->used[j]].strength = strength;
+            }
+        }
+    } catch (const std::exception& e) {
+        for (Work* w : batch) {
+            if (!w->ready_to_generate) continue;
+            w->ready_to_generate = false;
+            w->record.status = Status::error;
+            w->record.error = first_line(e);
+        }
+    }
+    // One forward served every face of the batch: charge each input its share.
+    const double per_face = ms_since(start) / static_cast<double>(crops.size());
+    for (Work* w : batch)
+        if (!w->faces.empty()) w->record.timings.add("generate", per_face * static_cast<double>(w->faces.size()));
+}
+
+std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedFace*>& faces,
+                                              const std::vector<cv::Mat>& finals) const {
+    // Both crops live in the aligned frame, so the input's landmarks mapped through the
+    // alignment matrix locate the face in each; the net sees them prepared identically.
+    std::vector<cv::Mat> crops;
+    for (std::size_t i = 0; i < faces.size(); ++i) {
+        Landmarks in_crop;
+        for (std::size_t k = 0; k < kNumLandmarks; ++k)
+            in_crop[k] = apply_affine(faces[i]->aligned.matrix, faces[i]->landmarks[k]);
+        crops.push_back(IdentityNet::prepare_crop(faces[i]->aligned.crop, in_crop));
+        crops.push_back(IdentityNet::prepare_crop(finals[i], in_crop));
+    }
+    const std::vector<Descriptor> d = identity->run(crops);
+    std::vector<double> out;
+    for (std::size_t i = 0; i < faces.size(); ++i) out.push_back(descriptor_distance(d[2 * i], d[2 * i + 1]));
+    return out;
+}
+
+// --target-identity: searches each face's strength so that its identity distance lands near
+// the target, all faces of the photo advancing together in one batch per round.
+// Regula falsi (Illinois) on distance(strength) - target, which rises with strength for a
+// sensible model: start at 1 (most different) and 0, keep the closest seen.
+void Pipeline::Impl::search_strength(Work& work) const {
+    InputRecord& record = work.record;
+    std::vector<GeneratedFace>& out = work.faces;
+    const bool by_model = generator->info().accepts_strength;
+    std::vector<cv::Mat> crops, full;
+    for (const GeneratedFace& f : out) crops.push_back(f.aligned.crop);
+    auto render = [&](const std::vector<std::size_t>& which, const std::vector<double>& strengths) {
+        std::vector<cv::Mat> result;
+        if (by_model) {
+            std::vector<cv::Mat> batch;
+            for (std::size_t j : which) batch.push_back(crops[j]);
+            return timed(record.timings, "generate", [&] { return generator->run(batch, strengths); });
+        }
+        if (full.empty())
+            full = timed(record.timings, "generate",
+                         [&] { return generator->run(crops, std::vector<double>(crops.size(), 1.0)); });
+        for (std::size_t k = 0; k < which.size(); ++k)
+            result.push_back(blend_with_input(crops[which[k]], full[which[k]], strengths[k]));
+        return result;
+    };
+
+    const double target = *config.target_identity, tolerance = 0.03;
+    const int budget = 6;
+    struct Search {
+        double lo = 0, hi = 1, d_lo = NAN, d_hi = NAN, best_s = 1, best_d = NAN;
+        int evals = 0;
+        bool done = false;
+        int side = 0;  // Illinois: which end was kept last time
+    };
+    std::vector<Search> search(out.size());
+    try {
+        for (int round = 0; round < budget; ++round) {
+            std::vector<std::size_t> active;
+            std::vector<double> strengths;
+            for (std::size_t j = 0; j < out.size(); ++j) {
+                Search& s = search[j];
+                if (s.done) continue;
+                double next;
+                if (s.evals == 0) next = 1.0;
+                else if (s.evals == 1) next = 0.0;
+                else if (s.d_hi != s.d_lo) next = s.lo + (target - s.d_lo) * (s.hi - s.lo) / (s.d_hi - s.d_lo);
+                else next = 0.5 * (s.lo + s.hi);
+                next = std::clamp(next, std::min(s.lo, s.hi), std::max(s.lo, s.hi));
+                active.push_back(j);
+                strengths.push_back(next);
+            }
+            if (active.empty()) break;
+            const std::vector<cv::Mat> finals = render(active, strengths);
+            std::vector<const GeneratedFace*> probe;
+            for (std::size_t j : active) probe.push_back(&out[j]);
+            const auto d = timed(record.timings, "identity", [&] { return distances(probe, finals); });
+            for (std::size_t k = 0; k < active.size(); ++k) {
+                Search& s = search[active[k]];
+                const double st = strengths[k], dist = d[k];
+                ++s.evals;
+                if (std::isnan(s.best_d) || std::abs(dist - target) < std::abs(s.best_d - target)) {
+                    s.best_d = dist;
+                    s.best_s = st;
+                    out[active[k]].generated = finals[k];
+                }
+                if (std::abs(dist - target) <= tolerance) { s.done = true; continue; }
+                if (s.evals == 1) {
+                    s.hi = st; s.d_hi = dist;
+                    if (dist < target) s.done = true;  // even full strength stays closer: best reachable
+                    continue;
+                }
+                if (s.evals == 2) {
+                    s.lo = st; s.d_lo = dist;
+                    if (dist > target) s.done = true;  // even strength 0 is farther: best reachable
+                    continue;
+                }
+                if (dist < target) {
+                    s.lo = st; s.d_lo = dist;
+                    if (s.side == -1) s.d_hi = target + (s.d_hi - target) / 2;
+                    s.side = -1;
+                } else {
+                    s.hi = st; s.d_hi = dist;
+                    if (s.side == 1) s.d_lo = target + (s.d_lo - target) / 2;
+                    s.side = 1;
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        work.ready_to_generate = false;
+        record.status = Status::error;
+        record.error = first_line(e);
+        return;
+    }
+    for (std::size_t j = 0; j < out.size(); ++j) {
+        FaceRecord& f = record.faces[work.used[j]];
+        f.strength = search[j].best_s;
+        f.identity_distance = search[j].best_d;
+        f.strength_evaluations = search[j].evals;
+    }
+}
+
+void Pipeline::Impl::write_outputs(Work& work) const {
+    InputRecord& record = work.record;
+    const Job& job = work.job;
+    auto emit = [&](const std::string& path, const cv::Mat& bgr, const cv::Mat& alpha) {
+        const auto bytes = timed(record.timings, "encode", [&] { return encode_image(bgr, alpha, path); });
+        timed(record.timings, "write", [&] {
+            if (path == "-") write_stdout(bytes);
+            else write_file_atomic(path, bytes);
+        });
+    };
+    const int size = work.faces.front().aligned.size;
+    switch (config.kind) {
+        case OutputKind::portrait:
+            emit(job.output, work.faces.front().generated, cv::Mat());
+            record.output_width = record.output_height = size;
+            break;
+        case OutputKind::all_faces:
+            for (std::size_t j = 0; j < work.used.size(); ++j) {
+                const std::string path = face_output_path(job.output, work.used[j]);
+                emit(path, work.faces[j].generated, cv::Mat());
+                record.faces[work.used[j]].output_path = path;
+            }
+            record.output_width = record.output_height = size;
+            break;
+        case OutputKind::paste: {
+            const cv::Mat pasted = timed(record.timings, "compose", [&] {
+                return paste_faces(work.image.bgr, work.faces, generator->info().crop, config.feather);
+            });
+            emit(job.output, pasted, work.image.alpha);
+            record.output_width = pasted.cols;
+            record.output_height = pasted.rows;
+            break;
+        }
+    }
+    record.output = job.output;
+}
+
+void Pipeline::Impl::write_sidecar(const Job& job, InputRecord& record) const {
+    if (job.sidecar.empty()) return;
+    record.sidecar = job.sidecar;
+    write_file_atomic(job.sidecar, make_record(record, run_info).dump(2) + "\n");
+}
+
+void Pipeline::Impl::finish(Work& work) const {
+    InputRecord& record = work.record;
+    if (work.ready_to_generate) {
+        try {
+            if (identity && config.identity && !config.target_identity) {
+                std::vector<const GeneratedFace*> faces;
+                std::vector<cv::Mat> finals;
+                for (const GeneratedFace& f : work.faces) {
+                    faces.push_back(&f);
+                    finals.push_back(f.generated);
+                }
+                const auto d = timed(record.timings, "identity", [&] { return distances(faces, finals); });
+                for (std::size_t j = 0; j < work.faces.size(); ++j) record.faces[work.used[j]].identity_distance = d[j];
+            }
+            write_outputs(work);
+            record.status = Status::ok;
+        } catch (const std::exception& e) {
+            record.status = Status::error;
+            record.error = first_line(e);
+        }
+    }
+    try {
+        write_sidecar(work.job, record);
+    } catch (const std::exception& e) {
+        if (record.status == Status::ok) {
+            // The portrait without its sidecar would look done to --skip-existing: retract it.
+            std::error_code ec;
+            if (record.output != "-") fs::remove(record.output, ec);
+            for (const FaceRecord& f : record.faces)
+                if (!f.output_path.empty()) fs::remove(f.output_path, ec);
+            record.output.clear();
+        }
+        record.status = Status::error;
+        record.error = first_line(e);
+    }
+    // The decoded photo and crops are no longer needed; the record travels on.
+    work.image = DecodedImage();
+    work.faces.clear();
+}
+
+}  // namespace aiportrait

@@ -1,0 +1,64 @@
+// Private to the pipeline (pipeline.cpp runs the stages on threads, pipeline_image.cpp is what
+// each stage does to one input). Not a public header: stages never see it.
+#pragma once
+
+#include "aiportrait/compose.hpp"
+#include "aiportrait/config.hpp"
+#include "aiportrait/decode.hpp"
+#include "aiportrait/detect.hpp"
+#include "aiportrait/discover.hpp"
+#include "aiportrait/generator.hpp"
+#include "aiportrait/identity.hpp"
+#include "aiportrait/pipeline.hpp"
+#include "aiportrait/report.hpp"
+#include "aiportrait/sidecar.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace aiportrait {
+
+// One input on its way through the stages.
+struct Work {
+    Job job;
+    InputRecord record;
+    DecodedImage image;
+    std::vector<std::size_t> used;      // indices into record.faces, in generation order
+    std::vector<GeneratedFace> faces;   // one per used face: aligned, then generated
+    bool skipped = false;               // --skip-existing found it done
+    bool ready_to_generate = false;     // decoded, has faces, aligned
+};
+
+struct Pipeline::Impl {
+    const Config& config;
+    Reporter& reporter;
+    std::unique_ptr<FaceDetector> detector;
+    std::unique_ptr<Generator> generator;
+    std::unique_ptr<IdentityNet> identity;
+    RunInfo run_info;
+    int threads = 1;
+
+    Impl(const Config& c, Reporter& r) : config(c), reporter(r) {}
+
+    void load_models();
+
+    // Stage 1: read, hash, decode, detect, choose and align faces.
+    void prepare(Work& work) const;
+    // Stage 2: generate every ready face of a batch of inputs in one forward (or, with
+    // --target-identity, search each face's strength).
+    void generate(const std::vector<Work*>& batch) const;
+    // Stage 3: identity distance, compose, encode, write image then sidecar.
+    void finish(Work& work) const;
+
+private:
+    std::vector<double> distances(const std::vector<const GeneratedFace*>& faces,
+                                  const std::vector<cv::Mat>& finals) const;
+    void search_strength(Work& work) const;
+    void write_outputs(Work& work) const;
+    void write_sidecar(const Job& job, InputRecord& record) const;
+};
+
+// A sidecar that exists and says the input was done, so --skip-existing may skip it.
+bool completed_before(const Job& job);
+
+}  // namespace aiportrait
