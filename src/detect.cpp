@@ -72,9 +72,25 @@ public:
         std::vector<int> sides = {std::min(320, fine_side)};
         if (fine_side > 320) sides.push_back(std::min(640, fine_side));
         if (fine_side > 640) sides.push_back(fine_side);
-        std::vector<Face> faces = detect_at(bgr, sides[0], 0.f);  // the coarsest view trusts all sizes
-        for (std::size_t i = 1; i < sides.size(); ++i)
-            for (Face& f : detect_at(bgr, sides[i], kReliableFaceSide)) faces.push_back(f);
+        // Views from the finest down, each resized from the one before: a 24-MP photo is
+        // resampled once, not once per level.
+        std::vector<cv::Mat> views(sides.size());
+        cv::Mat source = bgr;
+        for (std::size_t i = sides.size(); i-- > 0;) {
+            if (sides[i] < std::max(source.cols, source.rows)) {
+                const double f = static_cast<double>(sides[i]) / std::max(source.cols, source.rows);
+                cv::resize(source, views[i], cv::Size(), f, f, cv::INTER_AREA);
+            } else {
+                views[i] = source;
+            }
+            source = views[i];
+        }
+        std::vector<Face> faces;
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            // The coarsest view trusts all sizes; finer ones only their reliable band.
+            const double scale = static_cast<double>(views[i].cols) / bgr.cols;
+            for (Face& f : detect_at(views[i], scale, i == 0 ? 0.f : kReliableFaceSide)) faces.push_back(f);
+        }
         faces = suppress_overlaps(std::move(faces), options_.nms_iou);
         sort_by_prominence(faces);
         return faces;
@@ -88,16 +104,9 @@ public:
 private:
     static constexpr float kReliableFaceSide = 250.f;
 
-    // Faces in full-resolution coordinates from a view whose longer side is `side`; with
+    // Faces in full-resolution coordinates from a view `scale` times the photo's size; with
     // max_face > 0, faces larger than that (in view pixels) are dropped.
-    std::vector<Face> detect_at(const cv::Mat& bgr, int side, float max_face) const {
-        const int longest = std::max(bgr.cols, bgr.rows);
-        double scale = 1.0;
-        cv::Mat view = bgr;
-        if (side < longest) {
-            scale = static_cast<double>(side) / longest;
-            cv::resize(bgr, view, cv::Size(), scale, scale, cv::INTER_AREA);
-        }
+    std::vector<Face> detect_at(cv::Mat view, double scale, float max_face) const {
         if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
             cv::copyMakeBorder(view, view, 0, std::max(0, kYuNetMinSide - view.rows), 0,
                                std::max(0, kYuNetMinSide - view.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));

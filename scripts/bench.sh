@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Throughput and memory benchmark (not a test). Prints a table for the closing note.
+#
+#   scripts/bench.sh [--model MODEL] [--images N] [--photos DIR]
+#
+# Defaults: the installed default generator; ../shared/eval/faces repeated to N=200 images.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+model="weights/generator/aiportrait-default.pt"
+images=200
+photos_dir="../shared/eval/faces"
+while (($#)); do
+  case "$1" in
+    --model) model="$2"; shift 2 ;;
+    --images) images="$2"; shift 2 ;;
+    --photos) photos_dir="$2"; shift 2 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -f "$model" ]] || { echo "bench: no generator at $model (train one or pass --model)" >&2; exit 2; }
+compgen -G "$photos_dir/*.jpg" >/dev/null || photos_dir="examples/photos"
+cmake --build build --target aiportrait bench_generator >&2
+
+work="$(mktemp -d /tmp/aiportrait-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+# N inputs made of the photos repeated (hard links or copies: the CLI sees distinct files).
+make_set() {  # name count
+  local dir="$work/$1" count="$2" i=0
+  mkdir -p "$dir"
+  while ((i < count)); do
+    for p in "$photos_dir"/*.jpg; do
+      ((i < count)) || break
+      ln "$p" "$dir/$i-$(basename "$p")" 2>/dev/null || cp "$p" "$dir/$i-$(basename "$p")"
+      i=$((i + 1))
+    done
+  done
+}
+make_set main "$images"
+make_set small 10
+make_set large 500
+
+# run NAME ARGS... -> seconds, peak RSS (KiB), faces (used faces in the records)
+run() {
+  local name="$1"; shift
+  /usr/bin/time -f "%e %M" -o "$work/$name.time" build/aiportrait "$@" --json -q >"$work/$name.ndjson" 2>"$work/$name.err" || true
+  local faces
+  faces=$(grep -o '"used":true' "$work/$name.ndjson" | wc -l)
+  read -r secs rss <"$work/$name.time"
+  echo "$secs $rss $faces"
+}
+threads="${AIPORTRAIT_THREADS:-$(nproc)}"
+common=(--model "$model" --threads "$threads")
+read -r s_def rss_def f_def < <(run default "$work/main" -o "$work/out-default" "${common[@]}")
+read -r s_noid rss_noid f_noid < <(run noid "$work/main" -o "$work/out-noid" --no-identity "${common[@]}")
+bare=$(build/bench_generator "$model" weights "$photos_dir"/*.jpg --threads "$threads" --batch 4 --repeat 3)
+bare_fps=$(sed -n 's/.*= \([0-9.]*\) faces\/s.*/\1/p' <<<"$bare")
+read -r _ rss_10 _ < <(run small "$work/small" -o "$work/out-small" --no-identity "${common[@]}")
+read -r _ rss_500 _ < <(run large "$work/large" -o "$work/out-large" --no-identity "${common[@]}")
+
+ref="skipped (needs /usr/bin/python3 with python3-opencv and python3-torch)"
+ref_ips=""
+if /usr/bin/python3 -c "import cv2, torch" 2>/dev/null; then
+  ref=$(/usr/bin/python3 scripts/bench/reference_pipeline.py "$model" weights/yunet/face_detection_yunet_2022mar.onnx \
+        "$work/out-ref" "$work/main"/*.jpg)
+  ref_ips=$(sed -n 's/.*= \([0-9.]*\) img\/s.*/\1/p' <<<"$ref")
+fi
+
+awk -v n="$images" -v sd="$s_def" -v fd="$f_def" -v sn="$s_noid" -v fn="$f_noid" -v bare="$bare_fps" \
+    -v r10="$rss_10" -v r500="$rss_500" -v ref="$ref_ips" -v cpu="$(nproc)" -v th="$threads" \
+    -v model="$(basename "$model")" 'BEGIN {
+  printf "machine: %d cores (%s), %d threads, model %s, %d images\n", cpu, "'"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"'", th, model, n
+  printf "| measure | value | target |\n|---|---|---|\n"
+  printf "| CLI default: images/s, faces/s | %.2f, %.2f | |\n", n / sd, fd / sd
+  printf "| CLI --no-identity: images/s, faces/s | %.2f, %.2f | |\n", n / sn, fn / sn
+  printf "| bare generator forward faces/s | %.2f | ceiling |\n", bare
+  printf "| pipeline efficiency (no-identity faces/s / bare) | %.2f | >= 0.90 |\n", (fn / sn) / bare
+  if (ref != "") printf "| Python reference pipeline images/s; our ratio | %.2f; %.2fx | >= 1.5x |\n", ref, (n / sd) / ref
+  else printf "| Python reference pipeline | skipped | |\n"
+  printf "| peak RSS 10 images / 500 images (MiB) | %.0f / %.0f, ratio %.2f | <= 1.15 |\n", r10 / 1024, r500 / 1024, r500 / r10
+}'
+echo "$bare"
+[[ -n "$ref_ips" ]] && echo "$ref"
