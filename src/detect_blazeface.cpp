@@ -47,15 +47,20 @@ constexpr float kMouthWidthPerEyeDistance = (313.09f - 201.26f) / (318.90f - 192
 // against YuNet's corners on 49 eval faces it is a median 0.10 eye distances lower.
 constexpr float kMouthCentreBelowCorners = 0.10f;
 
-// Tiling. The net finds faces down to ~kMinNetFace px of its 256-px view reliably (measured:
-// below that, scores fall under 0.7), so a view of side S covers faces from S * 16 / 256 up.
+// Tiling. The net finds faces down to ~kMinNetFace px of its 256-px view reliably (measured
+// on faces pasted small into large canvases, at score 0.7: 12 px found about half the time,
+// 16 px nearly always), so a view of side S covers faces from S * 16 / 256 up.
 // Large photos are also cut into square tiles, level by level, with the tile side shrinking
 // by the same ratio r <= 2 per level down to kFinestTile (faces of ~32 px; smaller ones are
 // too small to be worth a portrait and finer tiles would multiply the run time).
-// A tile keeps only faces its parent level may miss (up to twice the parent's smallest
-// reliable face); larger ones there are mostly parts of a bigger face seen as a whole face.
-// Tiles overlap by at least that size, so every face a level keeps lies wholly in one tile.
+// A tile keeps only faces up to kTileKeepFactor times its parent level's smallest reliable
+// face: bigger ones are its parent's business, and in a tile they are mostly parts of a
+// bigger face (an eye region, a chin) seen as a whole face (on the eval photos, keeping them
+// tripled the false detections at score 0.6). Tiles overlap by at least twice the parent's
+// smallest face (and kMinTileOverlap of their side), so the faces the parent may miss lie
+// wholly in some tile; faces cut by every tile are big enough for the parent.
 constexpr float kMinNetFace = 16.f;
+constexpr float kTileKeepFactor = 4.f;
 constexpr float kMinTileOverlap = 0.25f;
 constexpr int kFinestTile = 512;
 // Photos whose whole view already resolves faces nearly as small as the finest tiles would
@@ -141,15 +146,15 @@ std::vector<View> plan_views(cv::Size size) {
         // (because of that cap) is skipped.
         const int side = std::min(shorter, static_cast<int>(std::lround(longer / std::pow(ratio, level))));
         if (side > 0.9 * parent) continue;
-        const float max_face = float(2.0 * parent * kMinNetFace / kNetSize);
-        const int overlap = std::min(side / 2, std::max(static_cast<int>(std::ceil(max_face)),
+        const double parent_min_face = parent * kMinNetFace / kNetSize;
+        const int overlap = std::min(side / 2, std::max(static_cast<int>(std::ceil(2 * parent_min_face)),
                                                         static_cast<int>(side * kMinTileOverlap)));
         for (int y : tile_starts(size.height, side, overlap))
             for (int x : tile_starts(size.width, side, overlap)) {
                 View v;
                 v.region = cv::Rect(x, y, side, side);
                 v.scale = {float(kNetSize) / side, float(kNetSize) / side};
-                v.max_face = getenv("BF_MF") ? max_face * atof(getenv("BF_MF")) : max_face; // TEMP
+                v.max_face = float(kTileKeepFactor * parent_min_face);
                 v.cut_left = x > 0;
                 v.cut_top = y > 0;
                 v.cut_right = x + side < size.width;
@@ -163,6 +168,7 @@ std::vector<View> plan_views(cv::Size size) {
 
 // MediaPipe's weighted NMS: the best remaining detection absorbs every other one overlapping
 // it by at least `threshold` IoU; geometry is their score-weighted mean, score the maximum.
+// Returned best first.
 std::vector<Candidate> weighted_nms(std::vector<Candidate> candidates, float threshold) {
     std::sort(candidates.begin(), candidates.end(),
               [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
@@ -198,6 +204,21 @@ std::vector<Candidate> weighted_nms(std::vector<Candidate> candidates, float thr
     return kept;
 }
 
+// Drops detections lying mostly inside a bigger, better-scored one: a tile that sees only
+// part of a face sometimes reports that part as a face, and IoU alone cannot catch it.
+std::vector<Candidate> drop_contained(std::vector<Candidate> by_score) {
+    constexpr float kContained = 0.5f;  // share of the smaller box inside the bigger one
+    std::vector<Candidate> kept;
+    for (const Candidate& c : by_score) {
+        bool inside = false;
+        for (const Candidate& k : kept)
+            inside = inside || (k.box.area() > c.box.area() &&
+                                (k.box & c.box).area() >= kContained * c.box.area());
+        if (!inside) kept.push_back(c);
+    }
+    return kept;
+}
+
 Face to_face(const Candidate& c, cv::Size image_size) {
     Face f;
     f.score = c.score;
@@ -222,14 +243,14 @@ public:
     BlazeFaceDetector(std::string path, const DetectorOptions& options)
         : path_(std::move(path)), options_(options), anchors_(make_anchor_centres()) {
         if (!std::ifstream(path_, std::ios::binary))
-            throw std::runtime_error("BlazeFace model not found or unreadable: " + path_);
+            throw std::runtime_error(path_ + ": BlazeFace model not found or unreadable");
         try {
             net_ = cv::dnn::readNetFromONNX(path_);
         } catch (const cv::Exception& e) {
-            throw std::runtime_error("cannot load BlazeFace model " + path_ + ": " + e.what());
+            throw std::runtime_error(path_ + ": cannot load BlazeFace model: " + e.err);
         }
         if (net_.empty())
-            throw std::runtime_error("cannot load BlazeFace model " + path_ + ": empty network");
+            throw std::runtime_error(path_ + ": cannot load BlazeFace model: empty network");
         net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
         net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
         identify_outputs();
@@ -251,11 +272,7 @@ public:
 
         std::vector<Candidate> all;
         for (const View& v : plan_views(work.size())) detect_view(work, v, all);
-        std::vector<Candidate> merged = weighted_nms(std::move(all), options_.nms_iou);
-        if (getenv("BF_CONTAIN")) { // TEMP
-            std::vector<Candidate> kept; float cf = atof(getenv("BF_CONTAIN"));
-            for (auto& c : merged) { bool in = false; for (auto& k : kept) in = in || (k.box.area() > c.box.area() && (k.box & c.box).area() >= cf * c.box.area()); if (!in) kept.push_back(c); }
-            merged = kept; }
+        std::vector<Candidate> merged = drop_contained(weighted_nms(std::move(all), options_.nms_iou));
 
         std::vector<Face> faces;
         const float inv = float(1.0 / down);
@@ -325,8 +342,8 @@ private:
                 order_[slot] = i;
             }
         } catch (const std::exception& e) {
-            throw std::runtime_error("not a BlazeFace full-range 256x256 model: " + path_ +
-                                     " (" + e.what() + ")");
+            throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
+                                     e.what() + ")");
         }
     }
 

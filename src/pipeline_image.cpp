@@ -160,6 +160,40 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
     const double per_face = ms_since(start) / static_cast<double>(crops.size());
     for (Work* w : batch)
         if (!w->faces.empty()) w->record.timings.add("generate", per_face * static_cast<double>(w->faces.size()));
+
+    // Identity distances here, on the generator's thread, in one batch: LibTorch's OpenMP pool
+    // spins while it waits, so two threads running torch at once slow each other down badly.
+    if (!identity || !config.identity) return;
+    std::vector<const GeneratedFace*> faces;
+    std::vector<cv::Mat> finals;
+    for (Work* w : batch) {
+        if (!w->ready_to_generate) continue;
+        for (const GeneratedFace& f : w->faces) {
+            faces.push_back(&f);
+            finals.push_back(f.generated);
+        }
+    }
+    if (faces.empty()) return;
+    const auto identity_start = Clock::now();
+    try {
+        const std::vector<double> d = distances(faces, finals);
+        std::size_t k = 0;
+        for (Work* w : batch) {
+            if (!w->ready_to_generate) continue;
+            for (std::size_t j = 0; j < w->faces.size(); ++j) w->record.faces[w->used[j]].identity_distance = d[k++];
+        }
+    } catch (const std::exception& e) {
+        for (Work* w : batch) {
+            if (!w->ready_to_generate) continue;
+            w->ready_to_generate = false;
+            w->record.status = Status::error;
+            w->record.error = first_line(e);
+        }
+    }
+    const double identity_per_face = ms_since(identity_start) / static_cast<double>(faces.size());
+    for (Work* w : batch)
+        if (!w->faces.empty())
+            w->record.timings.add("identity", identity_per_face * static_cast<double>(w->faces.size()));
 }
 
 std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedFace*>& faces,
@@ -327,16 +361,6 @@ void Pipeline::Impl::finish(Work& work) const {
     InputRecord& record = work.record;
     if (work.ready_to_generate) {
         try {
-            if (identity && config.identity && !config.target_identity) {
-                std::vector<const GeneratedFace*> faces;
-                std::vector<cv::Mat> finals;
-                for (const GeneratedFace& f : work.faces) {
-                    faces.push_back(&f);
-                    finals.push_back(f.generated);
-                }
-                const auto d = timed(record.timings, "identity", [&] { return distances(faces, finals); });
-                for (std::size_t j = 0; j < work.faces.size(); ++j) record.faces[work.used[j]].identity_distance = d[j];
-            }
             write_outputs(work);
             record.status = Status::ok;
         } catch (const std::exception& e) {

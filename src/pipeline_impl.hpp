@@ -45,9 +45,9 @@ struct Pipeline::Impl {
     // Stage 1: read, hash, decode, detect, choose and align faces.
     void prepare(Work& work) const;
     // Stage 2: generate every ready face of a batch of inputs in one forward (or, with
-    // --target-identity, search each face's strength).
+    // --target-identity, search each face's strength), then their identity distances.
     void generate(const std::vector<Work*>& batch) const;
-    // Stage 3: identity distance, compose, encode, write image then sidecar.
+    // Stage 3: compose, encode, write image then sidecar.
     void finish(Work& work) const;
 
 private:
