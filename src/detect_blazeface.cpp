@@ -53,14 +53,16 @@ constexpr float kMouthCentreBelowCorners = 0.10f;
 // Large photos are also cut into square tiles, level by level, with the tile side shrinking
 // by the same ratio r <= 2 per level down to kFinestTile (faces of ~32 px; smaller ones are
 // too small to be worth a portrait and finer tiles would multiply the run time).
-// A tile keeps only faces up to kTileKeepFactor times its parent level's smallest reliable
-// face: bigger ones are its parent's business, and in a tile they are mostly parts of a
-// bigger face (an eye region, a chin) seen as a whole face (on the eval photos, keeping them
-// tripled the false detections at score 0.6). Tiles overlap by at least twice the parent's
-// smallest face (and kMinTileOverlap of their side), so the faces the parent may miss lie
-// wholly in some tile; faces cut by every tile are big enough for the parent.
+// A tile keeps faces up to kTileKeepFactor times its parent level's smallest reliable face.
+// Bigger ones are its parent's business, and in a tile they are mostly parts of a bigger face
+// (an eye region, a chin) seen as a whole face: on the eval photos, keeping them all raised
+// the false detections at score 0.5 from 6 to 46. Only a very confident one (kOversizeTileScore) is
+// kept, for the rare face the parent misses at any size (heavy make-up, strong tilt).
+// Tiles overlap by at least the keep size (and kMinTileOverlap of their side), so every face
+// a level keeps lies wholly in some tile; faces cut by every tile are big enough for the parent.
 constexpr float kMinNetFace = 16.f;
-constexpr float kTileKeepFactor = 4.f;
+constexpr float kTileKeepFactor = 2.f;
+constexpr float kOversizeTileScore = 0.85f;
 constexpr float kMinTileOverlap = 0.25f;
 constexpr int kFinestTile = 512;
 // Photos whose whole view already resolves faces nearly as small as the finest tiles would
@@ -147,14 +149,15 @@ std::vector<View> plan_views(cv::Size size) {
         const int side = std::min(shorter, static_cast<int>(std::lround(longer / std::pow(ratio, level))));
         if (side > 0.9 * parent) continue;
         const double parent_min_face = parent * kMinNetFace / kNetSize;
-        const int overlap = std::min(side / 2, std::max(static_cast<int>(std::ceil(2 * parent_min_face)),
+        const float keep = float(kTileKeepFactor * parent_min_face);
+        const int overlap = std::min(side / 2, std::max(static_cast<int>(std::ceil(keep)),
                                                         static_cast<int>(side * kMinTileOverlap)));
         for (int y : tile_starts(size.height, side, overlap))
             for (int x : tile_starts(size.width, side, overlap)) {
                 View v;
                 v.region = cv::Rect(x, y, side, side);
                 v.scale = {float(kNetSize) / side, float(kNetSize) / side};
-                v.max_face = float(kTileKeepFactor * parent_min_face);
+                v.max_face = keep;
                 v.cut_left = x > 0;
                 v.cut_top = y > 0;
                 v.cut_right = x + side < size.width;
@@ -299,6 +302,8 @@ private:
     };
 
     // Runs the net on a 256x256 float RGB input in [-1, 1]. Net::forward mutates the net.
+    // One view per call: the model pads channels by concatenating a batch-1 constant, so
+    // OpenCV 4.6 refuses a batch of tiles.
     Outputs infer(const cv::Mat& input) const {
         // The model takes NHWC; an interleaved CV_32FC3 image already has that memory layout,
         // so it is handed over as a (1, 256, 256, 3) blob without copying.
@@ -341,6 +346,9 @@ private:
                     throw std::runtime_error("unexpected output shapes");
                 order_[slot] = i;
             }
+        } catch (const cv::Exception& e) {  // e.g. the 128x128 "front" model: wrong input size
+            throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
+                                     e.err + ")");
         } catch (const std::exception& e) {
             throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
                                      e.what() + ")");
@@ -381,7 +389,8 @@ private:
                 c.score = score;
                 const cv::Point2f centre = to_image(a.x + reg[0], a.y + reg[1]);
                 const float w = reg[2] / v.scale.x, h = reg[3] / v.scale.y;
-                if (!(w > 0.f && h > 0.f) || w > v.max_face) continue;
+                if (!(w > 0.f && h > 0.f)) continue;
+                if (w > v.max_face && score < kOversizeTileScore) continue;
                 c.box = cv::Rect2f(centre.x - w / 2, centre.y - h / 2, w, h);
                 for (int k = 0; k < kNumKeypoints; ++k)
                     c.kp[k] = to_image(a.x + reg[4 + 2 * k], a.y + reg[5 + 2 * k]);
