@@ -9,7 +9,8 @@
 # 0, 0.25, 0.5, 0.75, 1 and at the model's default strength (no --strength), reads
 # faces[0].identity_distance from the --json records and prints, per strength, the median and
 # 10th/90th percentiles, the share of faces in [0.40, 0.60], and then the issue's targets.
-# Environment: AIPORTRAIT_THREADS (default 2), EVAL_OUT (default WORKDIR/eval/<model name>).
+# Environment: AIPORTRAIT_THREADS (default 2), EVAL_OUT (default WORKDIR/eval/<model name>),
+# EXTRA_STRENGTHS (more strengths to tabulate, e.g. "0.6 0.65 0.7": to choose the default).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,7 +29,8 @@ if [[ "$n" -gt 0 ]]; then head -n "$n" "$work/heldout.txt"; else cat "$work/held
     | sed "s|^|$work/aligned/|; s|\$|.png|" > "$list"
 echo "model $model; $(wc -l < "$list") held-out faces; results in $out" >&2
 
-for s in 0 0.25 0.5 0.75 1 default; do
+extra="${EXTRA_STRENGTHS:-}"
+for s in 0 0.25 0.5 0.75 1 default $extra; do
     opt=(--strength "$s")
     [[ "$s" == default ]] && opt=()
     rm -rf "$out/s_$s"
@@ -36,7 +38,7 @@ for s in 0 0.25 0.5 0.75 1 default; do
         --threads "$threads" -q > "$out/s_$s.ndjson" || true
 done
 
-/usr/bin/python3 - "$out" <<'EOF'
+/usr/bin/python3 - "$out" $extra <<'EOF'
 import json, os, statistics, sys
 
 out = sys.argv[1]
@@ -57,7 +59,7 @@ def pct(v, q):
 
 rows, med = [], {}
 default_s = None
-for tag in ("0", "0.25", "0.5", "0.75", "1", "default"):
+for tag in ("0", "0.25", "0.5", "0.75", "1", "default") + tuple(sys.argv[2:]):
     d, nf = load(tag)
     if tag == "default":
         for line in open(os.path.join(out, "s_default.ndjson")):
@@ -82,7 +84,7 @@ for tag, k, nf, p10, m, p90, inb in rows:
 
 order = [med.get(t) for t in ("0", "0.25", "0.5", "0.75", "1")]
 checks = []
-d_inb = rows[-1][6]
+d_inb = rows[5][6]
 checks.append(("default strength: >= 80% of faces in [0.40, 0.60]",
                 d_inb is not None and d_inb >= 0.80))
 checks.append(("median rises over 0, .25, .5, .75, 1",

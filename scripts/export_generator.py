@@ -72,6 +72,7 @@ def metadata(args, ck):
                         "face from its edges and blurred colours; see weights/README.md"),
         "training": {"step": int(ck.get("step", 0)), "images": int(ck.get("images", 0)),
                      "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
+                     "edge_levels": int(ck.get("args", {}).get("edge_levels", 2)),
                      "ramp": args.ramp, "detail_power": args.detail_power},
     }, indent=2)
 
@@ -90,7 +91,9 @@ def main():
     args = ap.parse_args()
 
     ck = torch.load(args.checkpoint, map_location="cpu")
-    g = Generator()
+    # runs before --edge-levels existed: steps <= 1461 used 1 level, later ones 2
+    edge_levels = int(ck.get("args", {}).get("edge_levels", 2))
+    g = Generator(edge_levels)
     g.load_state_dict(ck["G"])
     m = Portrait(g.eval(), args.ramp, args.detail_power).eval()
     scripted = torch.jit.script(m)

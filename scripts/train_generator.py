@@ -5,7 +5,8 @@ project's own detector and alignment (scripts/prepare_training_data.sh).
 
 The generator never sees the face itself at full strength: it sees an *abstraction* of it —
 a strength-dependent blur of the colours (full detail at strength 0, an 8x8 colour map at 1)
-plus a grayscale edge map (edges of a 2x-downsampled face at strength 1) — and has to re-create a
+plus a grayscale edge map whose source loses detail as strength rises (--edge-levels N: edges of
+the face downsampled 2^(N*strength) times) — and has to re-create a
 whole face from what it learned from thousands of others. The abstraction is part of the
 TorchScript module (scripts/export_generator.py), so the C++ side only passes the aligned face and
 the strength.
@@ -37,6 +38,7 @@ import torch.nn.functional as F
 
 TRAIN_SIZE = 128
 PYRAMID_LEVELS = 4  # strength 1 -> colours averaged over 2^4 = 16-px cells (8x8 map at 128 px)
+EDGE_LEVELS = 3  # strength 1 -> edges of the face downsampled 2^3 = 8x (16 px at 128 px)
 
 
 # ----------------------------------------------------------------------------------- model ----
@@ -46,9 +48,10 @@ class Abstraction(nn.Module):
     3 colour channels (a pyramid blur, detail removed as s rises), 1 edge channel, 1 strength map.
     """
 
-    def __init__(self, levels: int = PYRAMID_LEVELS):
+    def __init__(self, levels: int = PYRAMID_LEVELS, edge_levels: int = EDGE_LEVELS):
         super().__init__()
         self.levels = levels
+        self.edge_levels = edge_levels
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
@@ -75,7 +78,12 @@ class Abstraction(nn.Module):
             w = (1.0 - (t - float(k)).abs()).clamp(min=0.0)  # piecewise-linear over the levels
             colour = colour + w * self.level(x, k)
         gray = (x * self.luma).sum(dim=1, keepdim=True)
-        gray = (1.0 - s4) * gray + s4 * self.level(gray, 1)  # edges lose fine detail as s rises
+        te = s4 * float(self.edge_levels)  # edges lose fine detail as s rises
+        g = torch.zeros_like(gray)
+        for k in range(self.edge_levels + 1):
+            w = (1.0 - (te - float(k)).abs()).clamp(min=0.0)
+            g = g + w * self.level(gray, k)
+        gray = g
         e = self.edges(gray)
         smap = s4.expand(x.shape[0], 1, x.shape[2], x.shape[3]) * 2.0 - 1.0
         return torch.cat([colour, e, smap], dim=1)
@@ -145,9 +153,9 @@ class UNet(nn.Module):
 class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
-    def __init__(self):
+    def __init__(self, edge_levels: int = EDGE_LEVELS):
         super().__init__()
-        self.abstraction = Abstraction()
+        self.abstraction = Abstraction(edge_levels=edge_levels)
         self.unet = UNet()
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -254,6 +262,10 @@ def main():
     ap.add_argument("--steps", type=int, default=10 ** 9, help="stop after this many steps")
     ap.add_argument("--hours", type=float, default=1e9, help="stop after this much wall time")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--edge-levels", type=int, default=EDGE_LEVELS,
+                    help="at strength 1 the edges come from the face downsampled 2^N times "
+                         "(piecewise-linear over the levels as strength rises); stored in the "
+                         "checkpoint and used by the export")
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--keep-minutes", type=float, default=30.0)
@@ -279,7 +291,7 @@ def main():
     log(f"data: {len(train)} training faces, {len(held)} held out; device {device}, "
         f"threads {args.threads}, batch {args.batch}")
 
-    G = Generator().to(device)
+    G = Generator(args.edge_levels).to(device)
     D = PatchDiscriminator().to(device)
     optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
