@@ -8,6 +8,7 @@
 #include <opencv2/objdetect.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -96,7 +97,10 @@ private:
         cv::Mat view = bgr;
         if (side < longest) {
             scale = static_cast<double>(side) / longest;
-            cv::resize(bgr, view, cv::Size(), scale, scale, cv::INTER_AREA);
+            // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
+            const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
+                                std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
+            cv::resize(bgr, view, size, 0, 0, cv::INTER_AREA);
         }
         if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
             cv::copyMakeBorder(view, view, 0, std::max(0, kYuNetMinSide - view.rows), 0,

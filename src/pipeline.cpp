@@ -58,7 +58,8 @@ std::string face_output_path(const std::string& output, std::size_t index) {
     return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
 }
 
-// A sidecar that exists and says the input was done, so --skip-existing may skip it.
+// A sidecar that exists, parses and says the input was done, beside outputs that look whole,
+// so --skip-existing may skip it.
 bool completed_before(const Job& job) {
     if (job.output == "-" || job.sidecar.empty()) return false;
     std::error_code ec;
@@ -68,11 +69,17 @@ bool completed_before(const Job& job) {
     if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
     const auto& output = record["output"];
     if (!output.is_object() || output.value("path", "") != job.output) return false;
+    const int width = output.value("width", 0), height = output.value("height", 0);
     // --all-faces writes one file per face; every one must be there.
-    for (const auto& face : record.value("faces", nlohmann::json::array())) {
-        if (face.contains("output") && !fs::is_regular_file(face["output"].get<std::string>(), ec)) return false;
+    if (output.value("kind", "") == "all_faces") {
+        for (const auto& face : record.value("faces", nlohmann::json::array())) {
+            const auto path = face.find("output");
+            if (path != face.end() && (!path->is_string() || !looks_complete(path->get<std::string>(), width, height)))
+                return false;
+        }
+        return true;
     }
-    return fs::is_regular_file(job.output, ec) || output.value("kind", "") == "all_faces";
+    return looks_complete(job.output, width, height);
 }
 
 }  // namespace
@@ -110,9 +117,10 @@ struct Pipeline::Impl {
     void generate_faces(const cv::Mat& photo, InputRecord& record, std::vector<GeneratedFace>& out);
     std::vector<double> distances(const std::vector<const GeneratedFace*>& faces,
                                   const std::vector<cv::Mat>& finals) const;
-    void write_outputs(const Job& job, const DecodedImage& image, std::vector<GeneratedFace>& faces,
-                       InputRecord& record);
+    void write_outputs(const Job& job, const DecodedImage& image, const cv::Mat& visible,
+                       std::vector<GeneratedFace>& faces, InputRecord& record);
     void write_sidecar(const Job& job, InputRecord& record);
+    void report_outcome(const Job& job, const InputRecord& record, RunSummary& summary);
 };
 
 void Pipeline::Impl::load_models() {
@@ -322,8 +330,11 @@ void Pipeline::Impl::generate_faces(const cv::Mat& photo, InputRecord& record, s
     }
 }
 
-void Pipeline::Impl::write_outputs(const Job& job, const DecodedImage& image, std::vector<GeneratedFace>& faces,
-                                   InputRecord& record) {
+// `visible` is the photo composited on white (decode.hpp): portraits are cut from it, so they
+// never depend on the colour of transparent pixels. --paste keeps the photo's own colours and
+// alpha when the format can carry alpha, and writes the visible photo when it cannot (JPEG).
+void Pipeline::Impl::write_outputs(const Job& job, const DecodedImage& image, const cv::Mat& visible,
+                                   std::vector<GeneratedFace>& faces, InputRecord& record) {
     auto emit = [&](const std::string& path, const cv::Mat& bgr, const cv::Mat& alpha) {
         const auto bytes = timed(record.timings, "encode", [&] { return encode_image(bgr, alpha, path); });
         timed(record.timings, "write", [&] {
@@ -349,10 +360,11 @@ void Pipeline::Impl::write_outputs(const Job& job, const DecodedImage& image, st
             break;
         }
         case OutputKind::paste: {
+            const bool with_alpha = !image.alpha.empty() && keeps_alpha(job.output);
             const cv::Mat pasted = timed(record.timings, "compose", [&] {
-                return paste_faces(image.bgr, faces, generator->info().crop, config.feather);
+                return paste_faces(with_alpha ? image.bgr : visible, faces, generator->info().crop, config.feather);
             });
-            emit(job.output, pasted, image.alpha);
+            emit(job.output, pasted, with_alpha ? image.alpha : cv::Mat());
             record.output_width = pasted.cols;
             record.output_height = pasted.rows;
             break;
@@ -374,7 +386,8 @@ InputRecord Pipeline::Impl::process(const Job& job) {
     record.strength_mode = generator->info().accepts_strength ? StrengthMode::model : StrengthMode::blend;
     DecodedImage image;
     try {
-        const auto bytes = timed(record.timings, "read", [&] { return read_input_bytes(job.input); });
+        const auto bytes = timed(record.timings, "read",
+                                 [&] { return read_input_bytes(job.input, max_file_bytes(config.max_pixels)); });
         record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
         image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
         record.width = image.bgr.cols;
@@ -382,8 +395,9 @@ InputRecord Pipeline::Impl::process(const Job& job) {
         record.exif_orientation = image.exif_orientation;
         record.source_format = image.source_format;
         record.warnings = image.warnings;
+        const cv::Mat visible = composite_on_white(image.bgr, image.alpha);
 
-        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(image.bgr); });
+        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(visible); });
         for (const Face& f : faces) { FaceRecord r; r.face = f; record.faces.push_back(r); }
         if (faces.empty()) {
             record.status = Status::no_face;
@@ -393,8 +407,8 @@ InputRecord Pipeline::Impl::process(const Job& job) {
             for (std::size_t i = 0; i < record.faces.size(); ++i)
                 record.faces[i].used = config.kind != OutputKind::portrait || i == 0;
             std::vector<GeneratedFace> generated;
-            generate_faces(image.bgr, record, generated);
-            write_outputs(job, image, generated, record);
+            generate_faces(visible, record, generated);
+            write_outputs(job, image, visible, generated, record);
             record.status = Status::ok;
         }
     } catch (const std::exception& e) {
@@ -412,9 +426,26 @@ InputRecord Pipeline::Impl::process(const Job& job) {
             record.output.clear();
         }
         record.status = Status::error;
-        record.error = e.what();
+        std::string what = e.what();
+        record.error = what.substr(0, what.find('\n'));
     }
     return record;
+}
+
+// One line on stderr per input that needs attention, naming it once: its error (and what the
+// decoder recovered from on the way), or, for a portrait made from a damaged file, a warning.
+void Pipeline::Impl::report_outcome(const Job& job, const InputRecord& record, RunSummary& summary) {
+    std::string warnings;
+    for (const std::string& w : record.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+    const std::string also = warnings.empty() ? "" : " (also: " + warnings + ")";
+    switch (record.status) {
+        case Status::ok:
+            ++summary.ok;
+            if (!warnings.empty()) reporter.warning(fmt::format("{}: {}", job.input == "-" ? "<stdin>" : job.input, warnings));
+            break;
+        case Status::no_face: ++summary.no_face; reporter.error(job.input, "no face found" + also); break;
+        case Status::error: ++summary.failed; reporter.error(job.input, record.error + also); break;
+    }
 }
 
 Pipeline::Pipeline(const Config& config, Reporter& reporter) : impl_(std::make_unique<Impl>(config, reporter)) {
@@ -451,11 +482,7 @@ RunSummary Pipeline::run(const Discovery& discovery) {
             continue;
         }
         const InputRecord record = p.process(job);
-        switch (record.status) {
-            case Status::ok: ++summary.ok; break;
-            case Status::no_face: ++summary.no_face; p.reporter.error(job.input, "no face found"); break;
-            case Status::error: ++summary.failed; p.reporter.error(job.input, record.error); break;
-        }
+        p.report_outcome(job, record, summary);
         p.reporter.record(make_record(record, p.run_info));
         p.reporter.progress(i + 1, total);
     }
@@ -486,13 +513,15 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
     std::vector<cv::Mat> crops;
     for (const std::string& photo : {photo_a, photo_b}) {
         try {
-            const DecodedImage image = decode_image(read_input_bytes(photo), config.max_pixels);
-            const std::vector<Face> faces = detector->run(image.bgr);
+            const DecodedImage image =
+                decode_image(read_input_bytes(photo, max_file_bytes(config.max_pixels)), config.max_pixels);
+            const cv::Mat visible = composite_on_white(image.bgr, image.alpha);
+            const std::vector<Face> faces = detector->run(visible);
             if (faces.empty()) {
                 reporter.error(photo, "no face found");
                 return 1;
             }
-            crops.push_back(IdentityNet::prepare_crop(image.bgr, faces.front().landmarks));
+            crops.push_back(IdentityNet::prepare_crop(visible, faces.front().landmarks));
         } catch (const std::exception& e) {
             std::string what = e.what();
             reporter.error(photo, what.substr(0, what.find('\n')));
