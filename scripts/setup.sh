@@ -9,6 +9,8 @@ cd "$root"
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates
   libopencv-dev libtorch-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
+  # JPEG and PNG are also decoded directly, to catch what the libraries report (decode_codecs.cpp).
+  libjpeg-dev libpng-dev zlib1g-dev
   # Without OpenBLAS LibTorch falls back to reference BLAS: convolutions 10-25x slower.
   libopenblas0-openmp
 )

@@ -8,6 +8,7 @@
 #include <opencv2/objdetect.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -79,7 +80,10 @@ public:
         for (std::size_t i = sides.size(); i-- > 0;) {
             if (sides[i] < std::max(source.cols, source.rows)) {
                 const double f = static_cast<double>(sides[i]) / std::max(source.cols, source.rows);
-                cv::resize(source, views[i], cv::Size(), f, f, cv::INTER_AREA);
+                // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
+                const cv::Size size(std::max(1, static_cast<int>(std::lround(source.cols * f))),
+                                    std::max(1, static_cast<int>(std::lround(source.rows * f))));
+                cv::resize(source, views[i], size, 0, 0, cv::INTER_AREA);
             } else {
                 views[i] = source;
             }

@@ -65,6 +65,7 @@ constexpr float kTileKeepFactor = 2.f;
 constexpr float kOversizeTileScore = 0.85f;
 constexpr float kMinTileOverlap = 0.25f;
 constexpr int kFinestTile = 512;
+constexpr int kMinTileSide = 64;
 // Photos whose whole view already resolves faces nearly as small as the finest tiles would
 // (within this factor) are not tiled: the extra inferences would gain only a few pixels.
 constexpr float kTileSlack = 1.25f;
@@ -147,6 +148,9 @@ std::vector<View> plan_views(cv::Size size) {
         // is already much finer than its whole view; a level barely finer than its parent
         // (because of that cap) is skipped.
         const int side = std::min(shorter, static_cast<int>(std::lround(longer / std::pow(ratio, level))));
+        // A strip a few pixels high would otherwise be cut into thousands of tiny tiles (minutes
+        // of inference) that cannot hold a face worth a portrait anyway.
+        if (side < kMinTileSide) break;
         if (side > 0.9 * parent) continue;
         const double parent_min_face = parent * kMinNetFace / kNetSize;
         const float keep = float(kTileKeepFactor * parent_min_face);
@@ -270,7 +274,10 @@ public:
         const int longer = std::max(bgr.cols, bgr.rows);
         if (options_.max_side > 0 && longer > options_.max_side) {
             down = double(options_.max_side) / longer;
-            cv::resize(bgr, work, cv::Size(), down, down, cv::INTER_AREA);
+            // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
+            const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * down))),
+                                std::max(1, static_cast<int>(std::lround(bgr.rows * down))));
+            cv::resize(bgr, work, size, 0, 0, cv::INTER_AREA);
         }
 
         std::vector<Candidate> all;

@@ -61,31 +61,41 @@ struct Candidate {
 };
 
 // Recursively lists images under `dir`, sorted, skipping `exclude` (the output directory when it
-// lies inside the input). Symlinked directories are not followed, which also rules out loops.
-std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude,
-                                  std::vector<std::string>& warnings) {
+// lies inside the input). Symlinked folders are not followed, which also rules out loops.
+// Whatever cannot be looked at is rejected with its reason rather than silently left out: a
+// folder that cannot be listed, and image-named links that lead nowhere (dangling or looping).
+std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, std::vector<RejectedInput>& rejected) {
     std::vector<fs::path> found;
-    std::error_code ec;
-    fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) {
-        warnings.push_back(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
-        return found;
-    }
-    for (; it != end; it.increment(ec)) {
+    std::vector<fs::path> pending{dir};
+    while (!pending.empty()) {
+        const fs::path folder = pending.back();
+        pending.pop_back();
+        std::error_code ec;
+        fs::directory_iterator it(folder, ec), end;
         if (ec) {
-            warnings.push_back(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
-            ec.clear();
+            rejected.push_back({folder.string(), fmt::format("cannot list folder: {}", ec.message())});
             continue;
         }
-        const fs::path& p = it->path();
-        std::error_code type_ec;
-        if (it->is_directory(type_ec)) {
-            if (it->is_symlink(type_ec) || (!exclude.empty() && identity_key(p) == identity_key(exclude))) {
-                it.disable_recursion_pending();
+        for (; it != end; it.increment(ec)) {
+            const fs::path& p = it->path();
+            std::error_code type_ec;
+            const fs::file_status own = it->symlink_status(type_ec);
+            if (fs::is_directory(own)) {
+                if (exclude.empty() || identity_key(p) != identity_key(exclude)) pending.push_back(p);
+                continue;
             }
-            continue;
+            if (!has_image_extension(p.string())) continue;
+            const fs::file_status target = fs::status(p, type_ec);
+            if (fs::is_regular_file(target)) {
+                found.push_back(p);
+            } else if (fs::is_symlink(own) && type_ec) {
+                rejected.push_back({p.string(), fmt::format("symbolic link leads nowhere: {}", type_ec.message())});
+            } else if (!type_ec && !fs::is_directory(target)) {
+                // A FIFO or device with an image name: reading it could block or never end.
+                rejected.push_back({p.string(), "not a regular file (a pipe, socket or device); not read"});
+            }
         }
-        if (it->is_regular_file(type_ec) && has_image_extension(p.string())) found.push_back(p);
+        if (ec) rejected.push_back({folder.string(), fmt::format("cannot list folder: {}", ec.message())});
     }
     std::sort(found.begin(), found.end());
     return found;
@@ -183,7 +193,7 @@ Discovery discover(const Config& config) {
         const fs::file_status st = fs::status(input, e);
         if (fs::is_directory(st)) {
             const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
-            for (const fs::path& file : walk_images(input, exclude, result.warnings)) {
+            for (const fs::path& file : walk_images(input, exclude, result.rejected)) {
                 fs::path rel = file.lexically_relative(input);
                 candidates.push_back({file.string(), rel.replace_extension(extension)});
                 input_keys.insert(identity_key(file));

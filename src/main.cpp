@@ -12,7 +12,31 @@
 
 namespace {
 
-void on_signal(int signal) { aiportrait::request_stop(signal); }
+volatile std::sig_atomic_t g_signals = 0;
+
+// The first SIGINT/SIGTERM asks the run to stop after the input in progress; a second one
+// (an impatient Ctrl-C) ends the process at once with the default action. Even then no output
+// is half-written: outputs are renamed into place whole, and a temporary left behind is removed
+// by the next run over that folder.
+void on_signal(int signal) {
+    if (g_signals++ > 0) {
+        std::signal(signal, SIG_DFL);
+        std::raise(signal);
+        return;
+    }
+    aiportrait::request_stop(signal);
+}
+
+void install_stop_handler(int signal) {
+    struct sigaction current {};
+    sigaction(signal, nullptr, &current);
+    if (current.sa_handler == SIG_IGN) return;  // started ignoring it (a script's background job): keep to that
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART;  // reads and writes in flight carry on instead of failing with EINTR
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, nullptr);
+}
 
 }  // namespace
 
@@ -30,11 +54,8 @@ int main(int argc, char** argv) {
         for (const std::string& warning : discovery.warnings) reporter.warning(warning);
         Pipeline pipeline(config, reporter);
 
-        struct sigaction action {};
-        action.sa_handler = on_signal;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, nullptr);
-        sigaction(SIGTERM, &action, nullptr);
+        install_stop_handler(SIGINT);
+        install_stop_handler(SIGTERM);
 
         const RunSummary summary = pipeline.run(discovery);
         reporter.info(summary.line());

@@ -43,27 +43,45 @@ void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::st
     }
 }
 
+// Lower-case extension; "-" (standard output) is PNG.
+std::string format_of(const std::string& path) {
+    if (path == "-") return ".png";
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext;
+}
+
+// The temporary's name must fit NAME_MAX (255 bytes) even when the output's own name nearly
+// does, so the copied name is shortened (at a UTF-8 character boundary): it is only a hint for
+// people looking at the folder, remove_stale_temporaries goes by the tag.
+std::string temp_name_stem(const std::string& filename, std::size_t room) {
+    if (filename.size() <= room) return filename;
+    std::size_t cut = room;
+    while (cut > 0 && (static_cast<unsigned char>(filename[cut]) & 0xC0) == 0x80) --cut;
+    return filename.substr(0, cut);
+}
+
 }  // namespace
 
+bool keeps_alpha(const std::string& path_for_format) {
+    const std::string ext = format_of(path_for_format);
+    return ext == ".png" || ext == ".webp";
+}
+
 std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format) {
-    std::string ext = fs::path(path_for_format).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (path_for_format == "-") ext = ".png";
+    const std::string ext = format_of(path_for_format);
     std::vector<int> params;
-    bool keeps_alpha = false;
     if (ext == ".png") {
         params = {cv::IMWRITE_PNG_COMPRESSION, 3};
-        keeps_alpha = true;
     } else if (ext == ".jpg" || ext == ".jpeg") {
         params = {cv::IMWRITE_JPEG_QUALITY, 95};
     } else if (ext == ".webp") {
         params = {cv::IMWRITE_WEBP_QUALITY, 101};  // >100 selects lossless
-        keeps_alpha = true;
     } else {
         throw std::runtime_error(fmt::format("cannot write '{}' images (use .png, .jpg or .webp)", ext));
     }
     cv::Mat image = bgr;
-    if (keeps_alpha && !alpha.empty()) {
+    if (keeps_alpha(path_for_format) && !alpha.empty()) {
         cv::Mat planes[] = {bgr, alpha};
         cv::merge(std::vector<cv::Mat>(planes, planes + 2), image);  // BGR + A = BGRA
     }
@@ -80,23 +98,38 @@ void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>&
     fs::create_directories(dir, ec);
     if (ec) throw std::runtime_error(fmt::format("{}: cannot create folder: {}", dir.string(), ec.message()));
 
-    std::string temp = (dir / (std::string(".") + target.filename().string() + kTempTag + host_name() + "." +
-                               std::to_string(::getpid()) + ".XXXXXX"))
-                           .string();
+    // Replacing a device or a folder by renaming over it would be a disaster (as root,
+    // `--sidecar /dev/null` would replace /dev/null); only regular files are replaced.
+    struct stat existing {};
+    if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))
+        throw std::runtime_error(fmt::format("{}: exists and is not a regular file; not replaced", path));
+
+    const std::string suffix = std::string(kTempTag) + host_name() + "." + std::to_string(::getpid()) + ".XXXXXX";
+    const std::size_t room = suffix.size() + 1 < 255 ? 255 - suffix.size() - 1 : 0;
+    std::string temp = (dir / ("." + temp_name_stem(target.filename().string(), room) + suffix)).string();
     std::vector<char> name(temp.begin(), temp.end());
     name.push_back('\0');
-    const int fd = ::mkstemp(name.data());
+    int fd = ::mkstemp(name.data());
     if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot create file: {}", path, std::strerror(errno)));
     temp.assign(name.data());
     try {
         write_all(fd, bytes.data(), bytes.size(), path);
-        // mkstemp creates 0600; give the file the permissions a plain create would.
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
+        // mkstemp creates 0600; give the file the permissions a plain create would. The umask
+        // can only be read by setting it, so do that once, not while other threads create files.
+        static const mode_t mask = [] {
+            const mode_t m = ::umask(0);
+            ::umask(m);
+            return m;
+        }();
         ::fchmod(fd, 0666 & ~mask);
-        if (::close(fd) != 0) throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+        // Without this a power cut soon after the rename can leave an empty file in its place
+        // (the rename reaches the disk before the data).
+        if (::fsync(fd) != 0) throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+        const int closed = ::close(fd);
+        fd = -1;
+        if (closed != 0) throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
     } catch (...) {
-        ::close(fd);
+        if (fd >= 0) ::close(fd);
         ::unlink(temp.c_str());
         throw;
     }

@@ -103,6 +103,23 @@ void Pipeline::Impl::load_models() {
     };
 }
 
+void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const {
+    const InputRecord& record = work.record;
+    const std::string& input = work.job.input;
+    std::string warnings;
+    for (const std::string& w : record.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+    const std::string also = warnings.empty() ? "" : " (also: " + warnings + ")";
+    switch (record.status) {
+        case Status::ok:
+            ++summary.ok;
+            // A portrait made from a damaged file: say what the decoder recovered from.
+            if (!warnings.empty()) reporter.warning(fmt::format("{}: {}", input == "-" ? "<stdin>" : input, warnings));
+            break;
+        case Status::no_face: ++summary.no_face; reporter.error(input, "no face found" + also); break;
+        case Status::error: ++summary.failed; reporter.error(input, record.error + also); break;
+    }
+}
+
 Pipeline::Pipeline(const Config& config, Reporter& reporter) : impl_(std::make_unique<Impl>(config, reporter)) {
     impl_->load_models();
 }
@@ -176,13 +193,8 @@ RunSummary Pipeline::run(const Discovery& discovery) {
             ++summary.skipped;
         } else {
             p.finish(work);
-            const InputRecord& record = work.record;
-            switch (record.status) {
-                case Status::ok: ++summary.ok; break;
-                case Status::no_face: ++summary.no_face; p.reporter.error(work.job.input, "no face found"); break;
-                case Status::error: ++summary.failed; p.reporter.error(work.job.input, record.error); break;
-            }
-            p.reporter.record(make_record(record, p.run_info));
+            p.report_outcome(work, summary);
+            p.reporter.record(make_record(work.record, p.run_info));
         }
         p.reporter.progress(done, total);
     }
@@ -218,13 +230,15 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
     std::vector<cv::Mat> crops;
     for (const std::string& photo : {photo_a, photo_b}) {
         try {
-            const DecodedImage image = decode_image(read_input_bytes(photo), config.max_pixels);
-            const std::vector<Face> faces = detector->run(image.bgr);
+            const DecodedImage image =
+                decode_image(read_input_bytes(photo, max_file_bytes(config.max_pixels)), config.max_pixels);
+            const cv::Mat visible = composite_on_white(image.bgr, image.alpha);
+            const std::vector<Face> faces = detector->run(visible);
             if (faces.empty()) {
                 reporter.error(photo, "no face found");
                 return 1;
             }
-            crops.push_back(IdentityNet::prepare_crop(image.bgr, faces.front().landmarks));
+            crops.push_back(IdentityNet::prepare_crop(visible, faces.front().landmarks));
         } catch (const std::exception& e) {
             std::string what = e.what();
             reporter.error(photo, what.substr(0, what.find('\n')));

@@ -61,11 +61,17 @@ bool completed_before(const Job& job) {
     if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
     const auto& output = record["output"];
     if (!output.is_object() || output.value("path", "") != job.output) return false;
-    // --all-faces writes one file per face; every one must be there.
-    for (const auto& face : record.value("faces", nlohmann::json::array())) {
-        if (face.contains("output") && !fs::is_regular_file(face["output"].get<std::string>(), ec)) return false;
+    const int width = output.value("width", 0), height = output.value("height", 0);
+    // --all-faces writes one file per face; every one must be there and look whole.
+    if (output.value("kind", "") == "all_faces") {
+        for (const auto& face : record.value("faces", nlohmann::json::array())) {
+            const auto path = face.find("output");
+            if (path != face.end() && (!path->is_string() || !looks_complete(path->get<std::string>(), width, height)))
+                return false;
+        }
+        return true;
     }
-    return fs::is_regular_file(job.output, ec) || output.value("kind", "") == "all_faces";
+    return looks_complete(job.output, width, height);
 }
 
 void Pipeline::Impl::prepare(Work& work) const {
@@ -74,7 +80,8 @@ void Pipeline::Impl::prepare(Work& work) const {
     record.kind = config.kind;
     record.strength_mode = generator->info().accepts_strength ? StrengthMode::model : StrengthMode::blend;
     try {
-        const auto bytes = timed(record.timings, "read", [&] { return read_input_bytes(work.job.input); });
+        const auto bytes = timed(record.timings, "read",
+                                 [&] { return read_input_bytes(work.job.input, max_file_bytes(config.max_pixels)); });
         record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
         work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
         record.width = work.image.bgr.cols;
@@ -82,8 +89,11 @@ void Pipeline::Impl::prepare(Work& work) const {
         record.exif_orientation = work.image.exif_orientation;
         record.source_format = work.image.source_format;
         record.warnings = work.image.warnings;
+        // Detection and crops see the photo as shown (transparent pixels on white), so portraits
+        // never depend on the colour hidden under transparency.
+        work.visible = composite_on_white(work.image.bgr, work.image.alpha);
 
-        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(work.image.bgr); });
+        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(work.visible); });
         for (const Face& f : faces) {
             FaceRecord r;
             r.face = f;
@@ -103,7 +113,7 @@ void Pipeline::Impl::prepare(Work& work) const {
             for (std::size_t i : work.used) {
                 GeneratedFace f;
                 f.landmarks = record.faces[i].face.landmarks;
-                f.aligned = align_face(work.image.bgr, record.faces[i].face, generator->info().crop);
+                f.aligned = align_face(work.visible, record.faces[i].face, generator->info().crop);
                 record.faces[i].alignment = f.aligned.matrix;
                 record.faces[i].crop_size = f.aligned.size;
                 work.faces.push_back(std::move(f));
@@ -339,10 +349,14 @@ void Pipeline::Impl::write_outputs(Work& work) const {
             record.output_width = record.output_height = size;
             break;
         case OutputKind::paste: {
+            // --paste keeps the photo's own colours and alpha when the format can carry alpha,
+            // and writes the visible photo when it cannot (JPEG).
+            const bool with_alpha = !work.image.alpha.empty() && keeps_alpha(job.output);
             const cv::Mat pasted = timed(record.timings, "compose", [&] {
-                return paste_faces(work.image.bgr, work.faces, generator->info().crop, config.feather);
+                return paste_faces(with_alpha ? work.image.bgr : work.visible, work.faces, generator->info().crop,
+                                   config.feather);
             });
-            emit(job.output, pasted, work.image.alpha);
+            emit(job.output, pasted, with_alpha ? work.image.alpha : cv::Mat());
             record.output_width = pasted.cols;
             record.output_height = pasted.rows;
             break;
@@ -384,6 +398,7 @@ void Pipeline::Impl::finish(Work& work) const {
     }
     // The decoded photo and crops are no longer needed; the record travels on.
     work.image = DecodedImage();
+    work.visible.release();
     work.faces.clear();
 }
 

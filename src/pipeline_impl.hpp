@@ -23,6 +23,7 @@ struct Work {
     Job job;
     InputRecord record;
     DecodedImage image;
+    cv::Mat visible;                    // image as shown: transparent pixels composited on white
     std::vector<std::size_t> used;      // indices into record.faces, in generation order
     std::vector<GeneratedFace> faces;   // one per used face: aligned, then generated
     bool skipped = false;               // --skip-existing found it done
@@ -49,6 +50,8 @@ struct Pipeline::Impl {
     void generate(const std::vector<Work*>& batch) const;
     // Stage 3: compose, encode, write image then sidecar.
     void finish(Work& work) const;
+    // One line on stderr per input that needs attention, naming it once, and the count.
+    void report_outcome(const Work& work, RunSummary& summary) const;
 
 private:
     std::vector<double> distances(const std::vector<const GeneratedFace*>& faces,

@@ -68,11 +68,25 @@ TEST(Cli, SinglePhotoWritesPortraitAndSidecar) {
 TEST(Cli, WithoutModelFailsNamingTheOption) {
     REQUIRE_MODELS();
     TempDir dir;
-    if (fs::exists(models_dir() / "generator" / "aiportrait-default.pt")) GTEST_SKIP() << "a default generator is installed";
-    const auto r = run_shell(tool() + " " + quote(sample_photo(1)) + " -o " + quote(dir / "p.png"));
+    // A models folder with the detectors and identity net but no default generator.
+    for (const char* sub : {"yunet", "blazeface", "face-api"}) fs::create_directory_symlink(models_dir() / sub, dir / sub);
+    const auto r = run_shell(quote(binary()) + " --models-dir " + quote(dir.path()) + " " + quote(sample_photo(1)) +
+                             " -o " + quote(dir / "p.png"));
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--model"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(dir / "p.png"));
+}
+
+TEST(Cli, DefaultGeneratorIsUsedWithoutModel) {
+    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FILE(models_dir() / "generator" / "aiportrait-default.pt");
+    TempDir dir;
+    const auto r = run_shell(tool() + " " + quote(sample_photo(1)) + " -o " + quote(dir / "p.png"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json j = read_json(dir / "p.json");
+    EXPECT_EQ(j["model"]["path"], (models_dir() / "generator" / "aiportrait-default.pt").string());
+    EXPECT_EQ(j["strength_mode"], "model");
+    EXPECT_GT(j["faces"][0]["identity_distance"].get<double>(), 0.1) << "a portrait, not a copy";
 }
 
 TEST(Cli, BrokenModelIsExitTwoNamingTheFile) {

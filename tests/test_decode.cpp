@@ -1,6 +1,9 @@
 #include "aiportrait/decode.hpp"
 
+#include "awkward.hpp"
 #include "testing.hpp"
+
+#include <climits>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -89,11 +92,108 @@ TEST(Decode, BadInputsThrowOneLineReasons) {
     }
 }
 
-TEST(Decode, ReadInputBytesNamesMissingPath) {
+TEST(Decode, ReadInputBytesGivesTheSystemsReason) {
     try {
         read_input_bytes("/nonexistent/photo.jpg");
         FAIL() << "expected an exception";
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/photo.jpg"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
     }
+    EXPECT_THROW(read_input_bytes("/"), std::runtime_error);
+    // An endless special file stops at the limit instead of filling memory.
+    try {
+        read_input_bytes("/dev/zero", 1 << 20);
+        FAIL() << "expected an exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("--max-pixels"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(max_file_bytes(0), 0u);
+    EXPECT_GT(max_file_bytes(150'000'000), 150'000'000u * 8);
+}
+
+TEST(Decode, CmykJpegBecomesTheRightColours) {
+    cv::Mat bgr(64, 96, CV_8UC3);
+    for (int y = 0; y < bgr.rows; ++y)
+        for (int x = 0; x < bgr.cols; ++x) bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 2), uchar(y * 3), uchar(200 - x));
+    const DecodedImage d = decode_image(awkward::cmyk_jpeg(bgr, 95), 0);
+    EXPECT_EQ(d.source_format, "jpeg 8-bit cmyk");
+    cv::Mat diff;
+    cv::absdiff(d.bgr, bgr, diff);
+    EXPECT_LT(cv::mean(diff)[0] + cv::mean(diff)[1] + cv::mean(diff)[2], 3 * 4.0) << "colours inverted or swapped";
+}
+
+TEST(Decode, PalettePngWithTransparencyKeepsColoursAndAlpha) {
+    cv::Mat bgr(40, 50, CV_8UC3, cv::Scalar(0, 0, 255)), alpha(40, 50, CV_8UC1, cv::Scalar(255));
+    alpha.colRange(0, 10).setTo(0);
+    const DecodedImage d = decode_image(awkward::palette_png(bgr, alpha), 0);
+    EXPECT_EQ(d.source_format, "png 8-bit palette+alpha");
+    EXPECT_EQ(d.bgr.at<cv::Vec3b>(20, 30), cv::Vec3b(0, 0, 255));
+    ASSERT_FALSE(d.alpha.empty());
+    EXPECT_EQ(d.alpha.at<uchar>(20, 5), 0);
+    EXPECT_EQ(d.alpha.at<uchar>(20, 30), 255);
+    EXPECT_EQ(decode_image(awkward::palette_png(bgr), 0).source_format, "png 8-bit palette");
+    // Seen on white, a transparent pixel is white whatever colour it hides.
+    const cv::Mat seen = composite_on_white(d.bgr, d.alpha);
+    EXPECT_EQ(seen.at<cv::Vec3b>(20, 5), cv::Vec3b(255, 255, 255));
+    EXPECT_EQ(seen.at<cv::Vec3b>(20, 30), cv::Vec3b(0, 0, 255));
+}
+
+TEST(Decode, RecoveredDamageIsAWarningAndNothingReachesStderr) {
+    cv::Mat image(240, 320, CV_8UC3);
+    cv::randu(image, 0, 255);
+    const auto jpeg = encode(image, ".jpg");
+    ::testing::internal::CaptureStderr();
+    const DecodedImage cut = decode_image(std::vector<std::uint8_t>(jpeg.begin(), jpeg.begin() + jpeg.size() / 2), 0);
+    awkward::PngOptions bad_text;
+    bad_text.extra.push_back({"tEXt", {'a', 0, 'b'}, true});
+    const DecodedImage text = decode_image(awkward::png(image, bad_text), 0);
+    awkward::PngOptions bad_idat;
+    bad_idat.bad_idat_crc = true;
+    EXPECT_THROW(decode_image(awkward::png(image, bad_idat), 0), std::runtime_error);
+    const auto png = awkward::png(image);
+    EXPECT_THROW(decode_image(std::vector<std::uint8_t>(png.begin(), png.begin() + png.size() / 2), 0), std::runtime_error);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << "a decoder wrote to stderr";
+    ASSERT_FALSE(cut.warnings.empty());
+    EXPECT_TRUE(std::any_of(cut.warnings.begin(), cut.warnings.end(), [](const std::string& w) {
+        return w.find("Premature end of JPEG file") != std::string::npos;
+    })) << ::testing::PrintToString(cut.warnings);
+    EXPECT_EQ(cut.bgr.size(), image.size());
+    ASSERT_EQ(text.warnings.size(), 1u) << ::testing::PrintToString(text.warnings);
+    EXPECT_NE(text.warnings[0].find("CRC error"), std::string::npos) << text.warnings[0];
+    EXPECT_EQ(cv::norm(text.bgr, image, cv::NORM_INF), 0.0);
+    EXPECT_TRUE(decode_image(awkward::png(image), 0).warnings.empty());
+}
+
+TEST(Decode, HeadersOfEveryFormatAreCheckedBeforeDecoding) {
+    const cv::Mat image(30, 20, CV_8UC3, cv::Scalar(1, 2, 3));
+    for (const std::string ext : {".tif", ".ppm"}) {
+        const ImageHeader h = peek_header(encode(image, ext));
+        EXPECT_EQ(h.width, 20) << ext;
+        EXPECT_EQ(h.height, 30) << ext;
+    }
+    const std::string pnm = "P6\n# a comment\n 70000 70000\n255\n";
+    EXPECT_EQ(peek_header(std::vector<std::uint8_t>(pnm.begin(), pnm.end())).width, 70000);
+    // Sizes beyond INT_MAX saturate instead of wrapping to a negative product.
+    const ImageHeader huge = peek_header(awkward::png_bomb(0xFFFFFFF0u, 2));
+    EXPECT_EQ(huge.width, INT_MAX);
+    for (const auto& bomb : {awkward::png_bomb(40000, 40000), awkward::jpeg_with_size(encode(image, ".jpg"), 65000, 65000)}) {
+        try {
+            decode_image(bomb, 150'000'000);
+            FAIL() << "expected --max-pixels refusal";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("exceeds --max-pixels"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(Decode, ExifOrientationOfPngAndWebp) {
+    awkward::PngOptions exif;
+    exif.extra.push_back({"eXIf", awkward::exif_tiff(8)});
+    EXPECT_EQ(exif_orientation(awkward::png(cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(9)), exif)), 8);
+    std::vector<std::uint8_t> webp = encode(cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(9)), ".webp");
+    const auto tiff = awkward::exif_tiff(3);
+    std::vector<std::uint8_t> chunk = {'E', 'X', 'I', 'F', std::uint8_t(tiff.size()), 0, 0, 0};
+    chunk.insert(chunk.end(), tiff.begin(), tiff.end());
+    webp.insert(webp.end(), chunk.begin(), chunk.end());  // RIFF size left stale: readers walk chunks
+    EXPECT_EQ(exif_orientation(webp), 3);
 }

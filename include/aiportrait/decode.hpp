@@ -1,5 +1,7 @@
 // Decode stage: bytes -> upright 8-bit BGR (+ alpha), whatever the file's depth, channels and
-// EXIF orientation.
+// EXIF orientation. JPEG and PNG are decoded with libjpeg/libpng directly, so that damage the
+// decoder recovers from becomes a warning in the sidecar instead of text on stderr; other formats
+// go through OpenCV.
 #pragma once
 
 #include "aiportrait/types.hpp"
@@ -10,27 +12,45 @@
 
 namespace aiportrait {
 
-// Reads a whole file (or standard input for "-"). Throws std::runtime_error naming the path.
-std::vector<std::uint8_t> read_input_bytes(const std::string& path);
+// Reads a whole file (or standard input for "-"). Throws std::runtime_error naming the path,
+// with the system's reason, if it cannot be read or holds more than max_bytes (0 = no limit).
+std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_t max_bytes = 0);
+
+// The largest file an image within --max-pixels can plausibly be (uncompressed 16-byte pixels
+// plus room for metadata), so a huge non-image is refused before it is read. 0 = no limit.
+std::uint64_t max_file_bytes(long long max_pixels);
 
 struct ImageHeader {
     std::string format;  // "jpeg", "png", "bmp", "webp", "tiff", "pnm" or "unknown"
     int width = 0;       // 0 when the header does not say (or format unknown)
-    int height = 0;
+    int height = 0;      // (sizes beyond INT_MAX saturate, so they still fail --max-pixels)
 };
 
 // Identifies the format and dimensions from the first bytes only, so oversized images can be
 // refused before they are decoded.
 ImageHeader peek_header(const std::vector<std::uint8_t>& bytes);
 
-// EXIF orientation (1..8) of a JPEG, 1 when absent or unreadable.
+// Whether the image file at `path` looks whole without decoding it: its header says width x
+// height and it ends as its format must (PNG's IEND chunk, JPEG's EOI marker, WebP's RIFF size).
+// Cheap enough to run on every output of a resumed 50,000-photo run.
+bool looks_complete(const std::string& path, int width, int height);
+
+// EXIF orientation (1..8) of a JPEG (APP1), PNG (eXIf) or WebP (EXIF chunk); 1 when absent or
+// unreadable.
 int exif_orientation(const std::vector<std::uint8_t>& bytes);
 
 // Rotates/flips an image so that an image stored with `orientation` is shown upright.
 cv::Mat apply_orientation(const cv::Mat& image, int orientation);
 
 // Throws std::runtime_error with a one-line reason (no path: the caller adds it) if the bytes
-// are empty, not an image, too large (max_pixels > 0) or cannot be decoded.
+// are empty, not an image, too large (max_pixels > 0) or cannot be decoded. Damage the decoder
+// recovers from (a truncated JPEG, corrupt scan data, a bad ancillary PNG chunk) is listed in
+// DecodedImage::warnings, one line each.
 DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels);
+
+// The image as it looks over white: alpha composited away (bgr itself when alpha is empty).
+// Detection, alignment and portraits use this view, so pixels hidden by alpha = 0 (whose colour
+// is arbitrary) cannot change the result.
+cv::Mat composite_on_white(const cv::Mat& bgr, const cv::Mat& alpha);
 
 }  // namespace aiportrait

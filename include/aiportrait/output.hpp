@@ -11,12 +11,19 @@
 namespace aiportrait {
 
 // Encodes by the extension of `path_for_format` (.png lossless; .jpg/.jpeg quality 95; .webp
-// lossless). A non-empty alpha (CV_8UC1, same size) is kept for PNG/WebP. Throws
-// std::runtime_error naming the format on failure.
+// lossless; "-" is PNG). A non-empty alpha (CV_8UC1, same size) is kept for PNG/WebP and dropped
+// for JPEG (callers composite first: see keeps_alpha). Throws std::runtime_error naming the
+// format on failure.
 std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format);
 
-// Writes bytes to `path` atomically, creating parent folders. Throws std::runtime_error naming
-// the path (disk full, permission, ...); on failure no file and no temporary remain.
+// True when encode_image keeps an alpha channel for this path's format (PNG, WebP, "-").
+bool keeps_alpha(const std::string& path_for_format);
+
+// Writes bytes to `path` atomically: a temporary file in the same folder, flushed to disk, then
+// renamed over `path`, so a reader (or a run killed at any moment) sees the old file, the new
+// one, or none, never a part. Creates parent folders; refuses to replace anything that is not
+// a regular file (a device, a folder). Throws std::runtime_error naming the path (disk full,
+// permission, ...); on failure no file and no temporary remain.
 void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes);
 void write_file_atomic(const std::string& path, const std::string& text);
 
