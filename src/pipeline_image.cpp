@@ -50,6 +50,23 @@ std::string first_line(const std::exception& e) {
     return what.substr(0, what.find('\n'));
 }
 
+// A batched model call failed: every input that was in it fails with the same reason.
+void fail_batch(const std::vector<Work*>& batch, const std::exception& e) {
+    for (Work* w : batch) {
+        if (!w->ready_to_generate) continue;
+        w->ready_to_generate = false;
+        w->record.status = Status::error;
+        w->record.error = first_line(e);
+    }
+}
+
+// One call served `faces` faces of several inputs: charge each input its share of `ms`.
+void charge_share(const std::vector<Work*>& batch, const char* stage, double ms, std::size_t faces) {
+    const double per_face = ms / static_cast<double>(faces);
+    for (Work* w : batch)
+        if (!w->faces.empty()) w->record.timings.add(stage, per_face * static_cast<double>(w->faces.size()));
+}
+
 }  // namespace
 
 bool completed_before(const Job& job) {
@@ -159,17 +176,9 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
             }
         }
     } catch (const std::exception& e) {
-        for (Work* w : batch) {
-            if (!w->ready_to_generate) continue;
-            w->ready_to_generate = false;
-            w->record.status = Status::error;
-            w->record.error = first_line(e);
-        }
+        fail_batch(batch, e);
     }
-    // One forward served every face of the batch: charge each input its share.
-    const double per_face = ms_since(start) / static_cast<double>(crops.size());
-    for (Work* w : batch)
-        if (!w->faces.empty()) w->record.timings.add("generate", per_face * static_cast<double>(w->faces.size()));
+    charge_share(batch, "generate", ms_since(start), crops.size());
 
     // Identity distances here, on the generator's thread, in one batch: LibTorch's OpenMP pool
     // spins while it waits, so two threads running torch at once slow each other down badly.
@@ -193,17 +202,9 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
             for (std::size_t j = 0; j < w->faces.size(); ++j) w->record.faces[w->used[j]].identity_distance = d[k++];
         }
     } catch (const std::exception& e) {
-        for (Work* w : batch) {
-            if (!w->ready_to_generate) continue;
-            w->ready_to_generate = false;
-            w->record.status = Status::error;
-            w->record.error = first_line(e);
-        }
+        fail_batch(batch, e);
     }
-    const double identity_per_face = ms_since(identity_start) / static_cast<double>(faces.size());
-    for (Work* w : batch)
-        if (!w->faces.empty())
-            w->record.timings.add("identity", identity_per_face * static_cast<double>(w->faces.size()));
+    charge_share(batch, "identity", ms_since(identity_start), faces.size());
 }
 
 std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedFace*>& faces,
