@@ -14,10 +14,12 @@
 
 #include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
+#include <opencv2/core/utils/logger.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -30,6 +32,12 @@ namespace aiportrait {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+
+// OpenCV logs its decoders' failures as "[ WARN:...]" lines on stderr; every failure already
+// becomes one line of ours naming the file, so keep OpenCV to errors unless asked otherwise.
+void quieten_opencv() {
+    if (!std::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,7 +68,7 @@ std::string face_output_path(const std::string& output, std::size_t index) {
 
 // A sidecar that exists, parses and says the input was done, beside outputs that look whole,
 // so --skip-existing may skip it.
-bool completed_before(const Job& job) {
+bool completed_before(const Job& job) try {
     if (job.output == "-" || job.sidecar.empty()) return false;
     std::error_code ec;
     if (!fs::is_regular_file(job.sidecar, ec)) return false;
@@ -80,6 +88,8 @@ bool completed_before(const Job& job) {
         return true;
     }
     return looks_complete(job.output, width, height);
+} catch (const nlohmann::json::exception&) {
+    return false;  // a sidecar that parses but has fields of the wrong type: not done
 }
 
 }  // namespace
@@ -128,6 +138,7 @@ void Pipeline::Impl::load_models() {
     const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_inference_threads(threads);
     cv::setNumThreads(threads);
+    quieten_opencv();
 
     // Detector: YuNet when installed (or asked for), else BlazeFace.
     DetectorOptions options;
@@ -501,6 +512,7 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
                                              fmt::join(where.searched, ", ")));
     const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_inference_threads(threads);
+    quieten_opencv();
     DetectorOptions options;
     options.score_threshold = config.detect_threshold;
     options.max_side = config.detect_max_side;

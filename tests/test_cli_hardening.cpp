@@ -264,9 +264,11 @@ TEST(Hardening, KillNineAtSeveralPointsThenSkipExistingCompletes) {
     const fs::path image = dir / "out/a/sample1.png", sidecar = dir / "out/b/sample2.json";
     write_text(image, read_text(image).substr(0, 100));
     write_text(sidecar, "{\"status\": \"ok\", \"outp");
+    const json odd = {{"status", "ok"}, {"output", {{"path", (dir / "out/a/sample3.png").string()}, {"width", "wide"}}}};
+    write_text(dir / "out/a/sample3.json", odd.dump());  // parses, wrong types
     const auto again = run_shell(tool() + " " + args);
     ASSERT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_NE(again.err.find("2 inputs: 2 ok, 0 no face, 0 failed, " + std::to_string(photos - 2) + " skipped"),
+    EXPECT_NE(again.err.find("3 inputs: 3 ok, 0 no face, 0 failed, " + std::to_string(photos - 3) + " skipped"),
               std::string::npos) << again.err;
     EXPECT_EQ(expect_outputs_whole(dir / "out"), photos);
 }
