@@ -10,6 +10,8 @@
 #include "aiportrait/detect.hpp"
 #include "aiportrait/sidecar.hpp"
 
+#include <opencv2/core/utils/logger.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -35,6 +37,7 @@ const FaceDetector& detector() {
             std::fprintf(stderr, "fuzz_decode_detect: set AIPORTRAIT_FUZZ_YUNET to the YuNet .onnx\n");
             std::exit(2);
         }
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);  // as the tool does
         DetectorOptions options;
         options.max_side = 640;  // the pyramid's finest level: enough for fuzz-sized images
         return make_yunet_detector(path, options);

@@ -151,20 +151,20 @@ constexpr int kIgnoredChunkCount = 7;
 Decoded decode_jpeg(const std::uint8_t* data, std::size_t size, long long max_pixels) {
     Decoded out;
     MessageLog log;
-    jpeg_decompress_struct cinfo;
+    jpeg_decompress_struct cinfo{};  // zeroed: destroying it is safe even if creating it failed
     JpegErrors errors;
-    jpeg_progress_mgr progress;
+    jpeg_progress_mgr progress{};
     cinfo.err = jpeg_std_error(&errors.pub);
     errors.pub.error_exit = jpeg_on_error;
     errors.pub.emit_message = jpeg_on_message;
     errors.log = &log;
     errors.reason[0] = '\0';
     progress.progress_monitor = jpeg_on_progress;
-    jpeg_create_decompress(&cinfo);
     if (setjmp(errors.jump)) {
         jpeg_destroy_decompress(&cinfo);
         throw std::runtime_error(errors.reason);
     }
+    jpeg_create_decompress(&cinfo);
     cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
     jpeg_read_header(&cinfo, TRUE);

@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
+#include <opencv2/core/utils/logger.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -22,6 +24,12 @@ namespace aiportrait {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+
+// OpenCV logs its decoders' failures as "[ WARN:...]" lines on stderr; every failure already
+// becomes one line of ours naming the file, so keep OpenCV to errors unless asked otherwise.
+void quieten_opencv() {
+    if (!std::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -50,6 +58,7 @@ void Pipeline::Impl::load_models() {
     threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_inference_threads(threads);
     cv::setNumThreads(threads);
+    quieten_opencv();
 
     // Detector: YuNet when installed (or asked for), else BlazeFace.
     DetectorOptions options;
@@ -218,6 +227,7 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
                                              fmt::join(where.searched, ", ")));
     const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     set_inference_threads(threads);
+    quieten_opencv();
     DetectorOptions options;
     options.score_threshold = config.detect_threshold;
     options.max_side = config.detect_max_side;

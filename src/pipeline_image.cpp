@@ -69,7 +69,7 @@ void charge_share(const std::vector<Work*>& batch, const char* stage, double ms,
 
 }  // namespace
 
-bool completed_before(const Job& job) {
+bool completed_before(const Job& job) try {
     if (job.output == "-" || job.sidecar.empty()) return false;
     std::error_code ec;
     if (!fs::is_regular_file(job.sidecar, ec)) return false;
@@ -89,6 +89,8 @@ bool completed_before(const Job& job) {
         return true;
     }
     return looks_complete(job.output, width, height);
+} catch (const nlohmann::json::exception&) {
+    return false;  // a sidecar that parses but has fields of the wrong type: not done
 }
 
 void Pipeline::Impl::prepare(Work& work) const {

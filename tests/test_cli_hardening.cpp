@@ -264,9 +264,11 @@ TEST(Hardening, KillNineAtSeveralPointsThenSkipExistingCompletes) {
     const fs::path image = dir / "out/a/sample1.png", sidecar = dir / "out/b/sample2.json";
     write_text(image, read_text(image).substr(0, 100));
     write_text(sidecar, "{\"status\": \"ok\", \"outp");
+    const json odd = {{"status", "ok"}, {"output", {{"path", (dir / "out/a/sample3.png").string()}, {"width", "wide"}}}};
+    write_text(dir / "out/a/sample3.json", odd.dump());  // parses, wrong types
     const auto again = run_shell(tool() + " " + args);
     ASSERT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_NE(again.err.find("2 inputs: 2 ok, 0 no face, 0 failed, " + std::to_string(photos - 2) + " skipped"),
+    EXPECT_NE(again.err.find("3 inputs: 3 ok, 0 no face, 0 failed, " + std::to_string(photos - 3) + " skipped"),
               std::string::npos) << again.err;
     EXPECT_EQ(expect_outputs_whole(dir / "out"), photos);
 }
@@ -294,12 +296,14 @@ TEST(Hardening, SigtermAndSigintStopAfterTheInputInProgress) {
             if (p.extension() == ".png") EXPECT_TRUE(fs::exists(fs::path(p).replace_extension(".json"))) << p;
     }
     // A second signal ends the run at once (the default action), as an impatient Ctrl-C expects.
+    // Full-size detection makes each input take long enough for both signals to land inside one.
     TempDir dir;
     copy_photos(dir / "in", 0);
-    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + fast_model(), dir / "o", dir / "e");
+    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + " --detect-max-side 0" + fast_model(),
+                                 dir / "o", dir / "e");
     ASSERT_TRUE(wait_for([&] { return any_sidecar(dir / "out"); }, 60));
     kill(pid, SIGINT);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // two pending SIGINTs merge into one
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // two pending SIGINTs merge into one
     kill(pid, SIGINT);
     const int status = wait_status(pid);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << read_text(dir / "e");

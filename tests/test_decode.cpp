@@ -197,3 +197,27 @@ TEST(Decode, ExifOrientationOfPngAndWebp) {
     webp.insert(webp.end(), chunk.begin(), chunk.end());  // RIFF size left stale: readers walk chunks
     EXPECT_EQ(exif_orientation(webp), 3);
 }
+
+TEST(Decode, JpegWithThousandsOfScansIsRefusedQuickly) {
+    // A progressive JPEG whose last scan is repeated 600 times: each repeat is one more scan for
+    // the decoder to consume, the shape of a known decoding-time bomb.
+    cv::Mat image(64, 64, CV_8UC3);
+    cv::randu(image, 0, 255);
+    std::vector<std::uint8_t> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+    std::size_t last_sos = 0;
+    for (std::size_t i = 0; i + 1 < jpeg.size(); ++i)
+        if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA) last_sos = i;
+    ASSERT_GT(last_sos, 0u);
+    const std::vector<std::uint8_t> scan(jpeg.begin() + static_cast<long>(last_sos), jpeg.end() - 2);  // up to EOI
+    std::vector<std::uint8_t> bomb(jpeg.begin(), jpeg.end() - 2);
+    for (int i = 0; i < 600; ++i) bomb.insert(bomb.end(), scan.begin(), scan.end());
+    bomb.insert(bomb.end(), {0xFF, 0xD9});
+    try {
+        decode_image(bomb, 0);
+        FAIL() << "expected the scan limit";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("more than 500 scans"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(decode_image(jpeg, 0));  // an ordinary progressive JPEG is fine
+}

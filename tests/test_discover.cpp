@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <sys/stat.h>
+
 using namespace aiportrait;
 using namespace aiportrait::testing;
 
@@ -131,4 +133,22 @@ TEST(Discover, ShardsAreDisjointAndCoverEverything) {
         EXPECT_EQ(total, everything.jobs.size()) << n;
         for (const Job& j : everything.jobs) EXPECT_EQ(seen[j.input], j.output) << "same output name in every shard";
     }
+}
+
+TEST(Discover, LinksThatLeadNowhereAndPipesAreRejectedNotSkipped) {
+    TempDir dir;
+    write_text(dir / "in/a.jpg", "x");
+    fs::create_symlink("missing.jpg", dir / "in/dangling.jpg");
+    fs::create_symlink("self.jpg", dir / "in/self.jpg");
+    fs::create_symlink("a.jpg", dir / "in/alias.jpg");  // a link to a real photo is a photo
+    ASSERT_EQ(::mkfifo((dir / "in/pipe.png").c_str(), 0644), 0);
+    write_text(dir / "in/notes.txt", "x");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "out").string()));
+    ASSERT_EQ(d.jobs.size(), 2u);
+    std::map<std::string, std::string> reasons;
+    for (const RejectedInput& r : d.rejected) reasons[fs::path(r.input).filename().string()] = r.reason;
+    ASSERT_EQ(reasons.size(), 3u);
+    EXPECT_NE(reasons["dangling.jpg"].find("leads nowhere"), std::string::npos);
+    EXPECT_NE(reasons["self.jpg"].find("leads nowhere"), std::string::npos);
+    EXPECT_NE(reasons["pipe.png"].find("not a regular file"), std::string::npos);
 }

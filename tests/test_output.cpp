@@ -89,3 +89,32 @@ TEST(Output, StaleTemporariesOfDeadProcessesAreRemoved) {
     EXPECT_EQ(count_entries(dir.path()), 2);
     EXPECT_TRUE(fs::exists(dir / "keep.png"));
 }
+
+TEST(Output, NeverReplacesWhatIsNotARegularFile) {
+    TempDir dir;
+    fs::create_directories(dir / "taken.png");
+    try {
+        write_file_atomic((dir / "taken.png").string(), std::string("x"));
+        FAIL() << "expected an exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(fs::is_directory(dir / "taken.png"));
+    EXPECT_EQ(count_entries(dir.path()), 1) << "no temporary left";
+}
+
+TEST(Output, NamesNearTheFileSystemLimitStillWork) {
+    // The temporary adds ~40 bytes of tag to the name; it must still fit NAME_MAX (255).
+    TempDir dir;
+    const std::string name = std::string(240, 'a') + "\xC3\xA9" + ".png";  // ends in a 2-byte UTF-8 letter
+    write_file_atomic((dir / name).string(), std::string("x"));
+    EXPECT_EQ(read_text(dir / name), "x");
+    EXPECT_EQ(count_entries(dir.path()), 1);
+}
+
+TEST(Output, OnlyPngAndWebpKeepAlpha) {
+    EXPECT_TRUE(keeps_alpha("a.PNG"));
+    EXPECT_TRUE(keeps_alpha("a.webp"));
+    EXPECT_TRUE(keeps_alpha("-"));
+    EXPECT_FALSE(keeps_alpha("a.jpg"));
+}
