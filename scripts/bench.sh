@@ -24,12 +24,15 @@ cmake --build build --target aiportrait bench_generator >&2
 
 work="$(mktemp -d /tmp/aiportrait-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-# N inputs made of the photos repeated (hard links or copies: the CLI sees distinct files).
+# N inputs made of the photos repeated (hard links or copies: the CLI sees distinct files),
+# largest files first, so that the 10-image and the 500-image sets both hold the biggest photos
+# and their peak RSS compares growth with the number of inputs, not with photo size.
+mapfile -t photos < <(ls -S "$photos_dir"/*.jpg)
 make_set() {  # name count
   local dir="$work/$1" count="$2" i=0
   mkdir -p "$dir"
   while ((i < count)); do
-    for p in "$photos_dir"/*.jpg; do
+    for p in "${photos[@]}"; do
       ((i < count)) || break
       ln "$p" "$dir/$i-$(basename "$p")" 2>/dev/null || cp "$p" "$dir/$i-$(basename "$p")"
       i=$((i + 1))

@@ -138,6 +138,13 @@ void Pipeline::Impl::prepare(Work& work) const {
                 work.faces.push_back(std::move(f));
             }
         });
+        // Only --paste needs the photo after this; dropping it here keeps what waits in the
+        // queues down to crops, so memory does not follow the size of the photos in flight.
+        if (config.kind != OutputKind::paste) {
+            work.image.bgr.release();
+            work.image.alpha.release();
+            work.visible.release();
+        }
         work.ready_to_generate = true;
     } catch (const std::exception& e) {
         record.status = Status::error;
