@@ -4,7 +4,7 @@
 #   examples/make_contact_sheet.sh [MODEL] [OUT.png] [ROWS] [WORKDIR]
 #
 # Rows: ROWS (default 6) held-out UTKFace photos, spread evenly over WORKDIR/heldout.txt
-# (see scripts/prepare_training_data.sh; WORKDIR defaults to /work/aiportrait-train).
+# (see scripts/prepare_training_data.sh; WORKDIR defaults to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo).
 # Columns: the aligned input (the CLI with the pass-through test generator), then portraits at
 # strength 0.25, 0.5, 0.75 and 1.0, each 256x256, with a small label strip on top.
 # MODEL defaults to weights/generator/aiportrait-default.pt, OUT to examples/contact_sheet.png.
@@ -15,7 +15,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="$(realpath "${1:-$repo/weights/generator/aiportrait-default.pt}")"
 sheet="${2:-$repo/examples/contact_sheet.png}"
 rows="${3:-6}"
-work="${4:-/work/aiportrait-train}"
+work="${4:-${AIPORTRAIT_TRAIN_DIR:-$repo/../aiportrait-train}}"
 cli="$repo/build/aiportrait"
 
 [[ -f "$work/heldout.txt" ]] || { echo "run scripts/prepare_training_data.sh first" >&2; exit 2; }

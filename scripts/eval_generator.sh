@@ -4,7 +4,7 @@
 #   scripts/eval_generator.sh [MODEL] [N] [WORKDIR]
 #
 # MODEL defaults to weights/generator/aiportrait-default.pt, N (how many held-out faces, 0 = all)
-# to 0, WORKDIR to /work/aiportrait-train (needs heldout.txt and aligned/ from
+# to 0, WORKDIR to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo (needs heldout.txt and aligned/ from
 # scripts/prepare_training_data.sh). Runs the CLI on the held-out aligned crops at strengths
 # 0, 0.25, 0.5, 0.75, 1 and at the model's default strength (no --strength), reads
 # faces[0].identity_distance from the --json records and prints, per strength, the median and
@@ -16,7 +16,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="$(realpath "${1:-$repo/weights/generator/aiportrait-default.pt}")"
 n="${2:-0}"
-work="${3:-/work/aiportrait-train}"
+work="${3:-${AIPORTRAIT_TRAIN_DIR:-$repo/../aiportrait-train}}"
 threads="${AIPORTRAIT_THREADS:-2}"
 cli="$repo/build/aiportrait"
 out="${EVAL_OUT:-$work/eval/$(basename "$model" .pt)}"

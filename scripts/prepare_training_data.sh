@@ -4,7 +4,7 @@
 #   scripts/prepare_training_data.sh [TAR] [WORKDIR]
 #
 # TAR defaults to ../shared/data/utkface-200.tar (UTKFace "in the wild" faces cropped to 200x200;
-# non-commercial research use only), WORKDIR to /work/aiportrait-train. Steps:
+# non-commercial research use only), WORKDIR to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo. Steps:
 #   1. extract TAR into WORKDIR/utk/
 #   2. align every face with the project's own detector and alignment: run the CLI with the
 #      pass-through test generator (tests/models/identity_256.pt, 256 px, FFHQ template, margin 0),
@@ -19,7 +19,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 tar_path="${1:-$repo/../shared/data/utkface-200.tar}"
-work="${2:-/work/aiportrait-train}"
+work="${2:-${AIPORTRAIT_TRAIN_DIR:-$repo/../aiportrait-train}}"
 threads="${AIPORTRAIT_THREADS:-1}"
 cli="$repo/build/aiportrait"
 py=/usr/bin/python3

@@ -249,7 +249,8 @@ def write_samples(G, held, path, device):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--work", default="/work/aiportrait-train")
+    ap.add_argument("--work", default=os.environ.get("AIPORTRAIT_TRAIN_DIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "aiportrait-train")))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch", type=int, default=8)
