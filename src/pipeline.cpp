@@ -33,6 +33,35 @@ void quieten_opencv() {
 
 using Clock = std::chrono::steady_clock;
 
+// The models folder, or a configuration error naming where it looked.
+ModelLocations find_models(const Config& config) {
+    const ModelLocations where = locate_models(config.models_dir);
+    if (where.dir.empty())
+        throw std::runtime_error(fmt::format("no models folder found (looked in: {}); run scripts/setup.sh or pass --models-dir",
+                                             fmt::join(where.searched, ", ")));
+    return where;
+}
+
+// Threads for LibTorch and OpenCV: --threads, else every core. Returns the count.
+int configure_threads(const Config& config) {
+    const int threads =
+        config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    set_inference_threads(threads);
+    cv::setNumThreads(threads);
+    quieten_opencv();
+    return threads;
+}
+
+// YuNet when installed (or asked for), else BlazeFace. Fills `options` as the detector runs them.
+std::unique_ptr<FaceDetector> make_detector(const Config& config, const ModelLocations& where, DetectorOptions& options) {
+    options.score_threshold = config.detect_threshold;
+    options.max_side = config.detect_max_side;
+    std::error_code ec;
+    const bool use_yunet = config.detector == DetectorChoice::yunet ||
+                           (config.detector == DetectorChoice::automatic && fs::is_regular_file(where.yunet, ec));
+    return use_yunet ? make_yunet_detector(where.yunet, options) : make_blazeface_detector(where.blazeface, options);
+}
+
 }  // namespace
 
 void request_stop(int signal) { g_stop_signal.store(signal); }
@@ -54,24 +83,11 @@ std::string RunSummary::line() const {
 }
 
 void Pipeline::Impl::load_models() {
-    const ModelLocations where = locate_models(config.models_dir);
-    threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    set_inference_threads(threads);
-    cv::setNumThreads(threads);
-    quieten_opencv();
-
-    // Detector: YuNet when installed (or asked for), else BlazeFace.
+    const ModelLocations where = find_models(config);
+    threads = configure_threads(config);
     DetectorOptions options;
-    options.score_threshold = config.detect_threshold;
-    options.max_side = config.detect_max_side;
+    detector = make_detector(config, where, options);
     std::error_code ec;
-    const bool yunet_installed = !where.yunet.empty() && fs::is_regular_file(where.yunet, ec);
-    const bool use_yunet = config.detector == DetectorChoice::yunet ||
-                           (config.detector == DetectorChoice::automatic && yunet_installed);
-    if (where.dir.empty())
-        throw std::runtime_error(fmt::format("no models folder found (looked in: {}); run scripts/setup.sh or pass --models-dir",
-                                             fmt::join(where.searched, ", ")));
-    detector = use_yunet ? make_yunet_detector(where.yunet, options) : make_blazeface_detector(where.blazeface, options);
 
     // Generator: --model, else the installed default. Never a placeholder.
     std::string model_path = config.model;
@@ -221,20 +237,10 @@ RunSummary Pipeline::run(const Discovery& discovery) {
 
 int compare_identity(const Config& config, const std::string& photo_a, const std::string& photo_b,
                      Reporter& reporter) {
-    const ModelLocations where = locate_models(config.models_dir);
-    if (where.dir.empty())
-        throw std::runtime_error(fmt::format("no models folder found (looked in: {}); run scripts/setup.sh or pass --models-dir",
-                                             fmt::join(where.searched, ", ")));
-    const int threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    set_inference_threads(threads);
-    quieten_opencv();
+    const ModelLocations where = find_models(config);
+    configure_threads(config);
     DetectorOptions options;
-    options.score_threshold = config.detect_threshold;
-    options.max_side = config.detect_max_side;
-    std::error_code ec;
-    const bool use_yunet = config.detector == DetectorChoice::yunet ||
-                           (config.detector == DetectorChoice::automatic && fs::is_regular_file(where.yunet, ec));
-    const auto detector = use_yunet ? make_yunet_detector(where.yunet, options) : make_blazeface_detector(where.blazeface, options);
+    const auto detector = make_detector(config, where, options);
     const IdentityNet net(where.face_recognition);
 
     std::vector<cv::Mat> crops;
