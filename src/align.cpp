@@ -2,6 +2,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace aiportrait {
@@ -88,7 +89,10 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
         // sampling would alias), then warp the smaller image with the matrix adjusted for it.
         const double pre = std::min(1.0, scale * 1.5);
         cv::Mat small;
-        cv::resize(bgr(inside), small, cv::Size(), pre, pre, cv::INTER_AREA);
+        // Explicit size: a region a few pixels thin would otherwise round to zero and throw.
+        const cv::Size small_size(std::max(1, static_cast<int>(std::lround(inside.width * pre))),
+                                  std::max(1, static_cast<int>(std::lround(inside.height * pre))));
+        cv::resize(bgr(inside), small, small_size, 0, 0, cv::INTER_AREA);
         const double sx = static_cast<double>(small.cols) / inside.width;
         const double sy = static_cast<double>(small.rows) / inside.height;
         // resize maps pixel centres: p = (p_small + 0.5) / s - 0.5 + region origin, so

@@ -111,6 +111,7 @@ private:
     // Faces in full-resolution coordinates from a view `scale` times the photo's size; with
     // max_face > 0, faces larger than that (in view pixels) are dropped.
     std::vector<Face> detect_at(cv::Mat view, double scale, float max_face) const {
+        const cv::Rect2f real_area(0.f, 0.f, static_cast<float>(view.cols), static_cast<float>(view.rows));
         if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
             cv::copyMakeBorder(view, view, 0, std::max(0, kYuNetMinSide - view.rows), 0,
                                std::max(0, kYuNetMinSide - view.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
@@ -126,6 +127,8 @@ private:
         for (int i = 0; i < rows.rows; ++i) {
             const float* r = rows.ptr<float>(i);
             if (max_face > 0 && std::max(r[2], r[3]) > max_face) continue;
+            // A "face" centred in the padding added for tiny views is not in the photo.
+            if (!real_area.contains(cv::Point2f(r[0] + r[2] / 2, r[1] + r[3] / 2))) continue;
             Face f;
             f.box = cv::Rect2f(r[0] * inv, r[1] * inv, r[2] * inv, r[3] * inv);
             // YuNet order: right eye, left eye, nose, right mouth corner, left mouth corner

@@ -80,3 +80,15 @@ TEST(Align, CropPutsLandmarksOnTheTemplate) {
         EXPECT_LT(cv::norm(back - f.landmarks[kNose]), 1e-3);
     }
 }
+
+TEST(Align, BigFaceOnAThinStripDoesNotThrow) {
+    // A detector can report a large face on a 1-px strip; shrinking that region must not round
+    // to an empty image.
+    const cv::Mat strip(1, 4000, CV_8UC3, cv::Scalar(120, 130, 140));
+    const CropTemplate tmpl = CropTemplate::ffhq(256, 0.0);
+    Face face;
+    face.landmarks = transform(tmpl.pixel_points(), similarity(6.0, 0.0, 1000.0, -1500.0));
+    AlignedFace aligned;
+    ASSERT_NO_THROW(aligned = align_face(strip, face, tmpl));
+    EXPECT_EQ(aligned.crop.size(), cv::Size(256, 256));
+}
