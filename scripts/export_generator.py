@@ -5,7 +5,8 @@
         weights/generator/aiportrait-default.pt [--default-strength 0.5] [--bench]
 
 The module follows README "Generator contract": forward(x, strength) with x float32 N x 3 x 256 x
-256 RGB in [-1, 1] (the aligned face; FFHQ template, margin 0) and strength an N-vector in [0, 1].
+256 RGB in [-1, 1] (the aligned face; the training data's template, margin 0) and strength an
+N-vector in [0, 1].
 Inside it:
   1. x is area-downsampled to 128 px (the training resolution);
   2. the generator sees only the abstraction of that face at this strength (see
@@ -27,11 +28,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portrait_template import FFHQ_TEMPLATE  # noqa: E402
 from train_generator import Generator  # noqa: E402
 
-FFHQ_TEMPLATE = [[192.98 / 512, 239.95 / 512], [318.90 / 512, 240.19 / 512],
-                 [256.63 / 512, 314.02 / 512], [201.26 / 512, 371.41 / 512],
-                 [313.09 / 512, 371.15 / 512]]
 
 
 class Portrait(nn.Module):
@@ -64,7 +63,8 @@ def metadata(args, ck):
         "license": ("Code: the aiportrait project's licence. Weights: trained on UTKFace, which is "
                     "for non-commercial research use only; so are these weights."),
         "input_size": 256,
-        "template": FFHQ_TEMPLATE,
+        # the template the training crops were aligned with (checkpoints before 0.2: FFHQ)
+        "template": ck.get("template") or FFHQ_TEMPLATE,
         "margin": 0.0,
         "accepts_strength": True,
         "default_strength": args.default_strength,

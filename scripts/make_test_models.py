@@ -13,10 +13,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
-# FFHQ-style 5-point template (512-px alignment), as fractions of the crop side.
-FFHQ_TEMPLATE = [[192.98 / 512, 239.95 / 512], [318.90 / 512, 240.19 / 512],
-                 [256.63 / 512, 314.02 / 512], [201.26 / 512, 371.41 / 512],
-                 [313.09 / 512, 371.15 / 512]]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portrait_template import FFHQ_TEMPLATE  # noqa: E402  (FFHQ-style, fractions of the crop)
 
 
 def metadata(name, size, accepts_strength, **extra):

@@ -6,10 +6,13 @@
 # TAR defaults to ../shared/data/utkface-200.tar (UTKFace "in the wild" faces cropped to 200x200;
 # non-commercial research use only), WORKDIR to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo. Steps:
 #   1. extract TAR into WORKDIR/utk/
-#   2. align every face with the project's own detector and alignment: run the CLI with the
-#      pass-through test generator (tests/models/identity_256.pt, 256 px, FFHQ template, margin 0),
-#      so the training crops are exactly the crops the generator sees at inference;
-#      outputs go to WORKDIR/aligned/NAME.png (+ sidecar). Photos without a face are skipped.
+#   2. align every face with the project's own detector and alignment: run the CLI with a
+#      pass-through "aligner" model that carries the default generator's template
+#      (scripts/portrait_template.py: TIGHT_TEMPLATE, 256 px, margin 0), so the training crops are
+#      exactly the crops the generator sees at inference; the aligner is WORKDIR/aligner.pt and the
+#      template is recorded in WORKDIR/template.json (train_generator.py copies it into each
+#      checkpoint, export_generator.py into the model's metadata).
+#      Outputs go to WORKDIR/aligned/NAME.png (+ sidecar). Photos without a face are skipped.
 #   3. pack the crops into WORKDIR/aligned256.npy (uint8, N x 256 x 256 x 3, RGB), with
 #      WORKDIR/names.txt (one file name per row) and WORKDIR/heldout.txt (the held-out split:
 #      names whose sha256 is 0 mod 32, ~3%, evaluation only, never trained on).
@@ -39,8 +42,23 @@ n_in=$(find "$src" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png
 echo "      $n_in photos in $src"
 
 echo "[2/3] aligning with $cli (threads $threads)"
+"$py" - "$repo/scripts" "$work" <<'EOF'
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from portrait_template import TIGHT_TEMPLATE, save_aligner
+
+work = sys.argv[2]
+path = os.path.join(work, "template.json")
+if os.path.exists(path) and json.load(open(path)) != TIGHT_TEMPLATE:
+    sys.exit(f"{path} holds another template: this folder was aligned differently; "
+             "use a new WORKDIR")
+save_aligner(os.path.join(work, "aligner.pt"))
+with open(path + ".tmp", "w") as f:
+    json.dump(TIGHT_TEMPLATE, f)
+os.replace(path + ".tmp", path)
+EOF
 set +e
-"$cli" "$src" -o "$work/aligned" --model "$repo/tests/models/identity_256.pt" --no-identity \
+"$cli" "$src" -o "$work/aligned" --model "$work/aligner.pt" --no-identity \
     --detect-max-side 0 --format png --skip-existing --threads "$threads" -q \
     2> "$work/align_errors.log"
 rc=$?

@@ -26,6 +26,7 @@ Checkpoints: WORK/ckpt/last.pt every --ckpt-minutes (atomic) and WORK/ckpt/step_
 --keep-minutes; losses in WORK/train.log; sample grids of held-out faces in WORK/samples/.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -268,6 +269,10 @@ def main():
                          "(piecewise-linear over the levels as strength rises); stored in the "
                          "checkpoint and used by the export")
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
+    ap.add_argument("--init", default=None,
+                    help="start from the weights of another run's checkpoint (e.g. one trained on "
+                         "another framing); its step/image/time counters carry over so the model "
+                         "card can report the whole training")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--keep-minutes", type=float, default=30.0)
     ap.add_argument("--log-every", type=int, default=50)
@@ -289,6 +294,11 @@ def main():
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     train, held, _ = load_data(args.work, log)
+    # the alignment template of the crops (scripts/prepare_training_data.sh); the export puts it
+    # into the model's metadata so inference aligns faces exactly as the training data was aligned
+    template_path = os.path.join(args.work, "template.json")
+    template = json.load(open(template_path)) if os.path.exists(template_path) else None
+    log(f"template: {template if template else 'FFHQ (no template.json: data aligned before 0.2)'}")
     log(f"data: {len(train)} training faces, {len(held)} held out; device {device}, "
         f"threads {args.threads}, batch {args.batch}")
 
@@ -309,6 +319,14 @@ def main():
         gen.set_state(ck["gen_state"])
         torch.set_rng_state(ck["torch_rng"])
         log(f"resumed from {last}: step {step}, {images} images, {train_seconds / 3600:.2f} h")
+    elif args.init:
+        ck = torch.load(args.init, map_location=device)
+        G.load_state_dict(ck["G"])
+        if "D" in ck:
+            D.load_state_dict(ck["D"])
+        step, images, train_seconds = ck["step"], ck["images"], ck["train_seconds"]
+        log(f"initialised from {args.init}: step {step}, {images} images, "
+            f"{train_seconds / 3600:.2f} h" + ("" if "D" in ck else " (fresh discriminator)"))
     elif args.resume:
         log("no checkpoint to resume from; starting fresh")
     nG = sum(p.numel() for p in G.parameters())
@@ -319,11 +337,13 @@ def main():
         ck = {"G": G.state_dict(), "D": D.state_dict(), "optG": optG.state_dict(),
               "optD": optD.state_dict(), "step": step, "images": images,
               "train_seconds": train_seconds, "gen_state": gen.get_state(),
-              "torch_rng": torch.get_rng_state(), "args": vars(args)}
+              "torch_rng": torch.get_rng_state(), "args": vars(args),
+              "template": template}
         save_atomic(ck, last)
         if keep:
             save_atomic({"G": G.state_dict(), "step": step, "images": images,
-                         "train_seconds": train_seconds, "args": vars(args)},
+                         "train_seconds": train_seconds, "args": vars(args),
+                         "template": template},
                         os.path.join(ckdir, f"step_{step:07d}.pt"))
         write_samples(G, held, os.path.join(args.work, "samples", "last.png"), device)
         log(f"checkpoint at step {step} ({images} images, {train_seconds / 3600:.2f} h)"

@@ -93,7 +93,17 @@ public:
         for (std::size_t i = 0; i < views.size(); ++i) {
             // The coarsest view trusts all sizes; finer ones only their reliable band.
             const double scale = static_cast<double>(views[i].cols) / bgr.cols;
-            for (Face& f : detect_at(views[i], scale, i == 0 ? 0.f : kReliableFaceSide)) faces.push_back(f);
+            const float max_face = i == 0 ? 0.f : kReliableFaceSide;
+            // A finer view reports faces of at most max_face / scale photo pixels a side, so none
+            // of them can be more prominent (area x score^4, score <= 1) than a face already
+            // found that is bigger; the fine view at max_side costs ~10x the coarse ones.
+            if (options_.main_face_only && max_face > 0.f && !faces.empty()) {
+                const double largest_possible = std::pow(max_face / scale, 2.0);
+                double best = 0;
+                for (const Face& f : faces) best = std::max(best, prominence(f));
+                if (best > largest_possible) break;
+            }
+            for (Face& f : detect_at(views[i], scale, max_face)) faces.push_back(f);
         }
         faces = suppress_overlaps(std::move(faces), options_.nms_iou);
         sort_by_prominence(faces);

@@ -56,6 +56,8 @@ int configure_threads(const Config& config) {
 std::unique_ptr<FaceDetector> make_detector(const Config& config, const ModelLocations& where, DetectorOptions& options) {
     options.score_threshold = config.detect_threshold;
     options.max_side = config.detect_max_side;
+    // A portrait uses only the most prominent face; the other kinds need every face.
+    options.main_face_only = config.kind == OutputKind::portrait;
     std::error_code ec;
     const bool use_yunet = config.detector == DetectorChoice::yunet ||
                            (config.detector == DetectorChoice::automatic && fs::is_regular_file(where.yunet, ec));
@@ -110,7 +112,8 @@ void Pipeline::Impl::load_models() {
                           {"accepts_strength", g.accepts_strength}, {"default_strength", g.default_strength}};
     run_info.detector = {{"name", detector->name()}, {"model_path", detector->model_path()},
                          {"model_sha256", detector->model_sha256()}, {"score_threshold", options.score_threshold},
-                         {"nms_iou", options.nms_iou}, {"max_side", options.max_side}};
+                         {"nms_iou", options.nms_iou}, {"max_side", options.max_side},
+                         {"main_face_only", options.main_face_only}};
     run_info.identity = identity ? nlohmann::json{{"net", "face-api.js face recognition (ResNet-34-like, 128-D)"},
                                                   {"model_dir", where.face_recognition},
                                                   {"same_person_below", kSamePersonDistance}}

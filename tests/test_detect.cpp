@@ -95,6 +95,35 @@ TEST(YuNet, DownscaledDetectionMapsBackToFullResolution) {
     }
 }
 
+TEST(YuNet, MainFaceOnlyFindsTheSameMainFace) {
+    AIPORTRAIT_REQUIRE_FILE(yunet_model());
+    AIPORTRAIT_REQUIRE_FILE(eval_faces_dir());
+    // Portrait mode may stop before the finest pyramid level; the face it picks must be the one
+    // the full pyramid picks, on every real photo.
+    DetectorOptions all_options;
+    DetectorOptions main_options;
+    main_options.main_face_only = true;
+    const auto all = make_yunet_detector(yunet_model().string(), all_options);
+    const auto main = make_yunet_detector(yunet_model().string(), main_options);
+    int photos = 0;
+    int fewer = 0;
+    for (const auto& entry : fs::directory_iterator(eval_faces_dir())) {
+        if (entry.path().extension() != ".jpg") continue;
+        const cv::Mat photo = cv::imread(entry.path().string());
+        if (photo.empty()) continue;
+        const auto a = all->run(photo);
+        const auto m = main->run(photo);
+        ++photos;
+        ASSERT_EQ(a.empty(), m.empty()) << entry.path();
+        if (a.empty()) continue;
+        EXPECT_GT(iou(a.front().box, m.front().box), 0.999f) << entry.path();
+        EXPECT_LE(m.size(), a.size()) << entry.path();
+        fewer += m.size() < a.size();
+    }
+    ASSERT_GT(photos, 0);
+    std::printf("main-face-only: %d of %d photos skipped faces only the fine levels see\n", fewer, photos);
+}
+
 TEST(YuNet, TinyAndBlankImagesYieldNoFaceWithoutThrowing) {
     AIPORTRAIT_REQUIRE_FILE(yunet_model());
     const auto detector = make_yunet_detector(yunet_model().string(), {});

@@ -15,6 +15,9 @@ struct DetectorOptions {
     // Photos whose longer side exceeds this are detected on a downscaled copy (0 = never);
     // results are mapped back to full-resolution coordinates.
     int max_side = 2048;
+    // Only the most prominent face matters (portrait mode, `identity`): a detector may skip work
+    // that cannot change which face that is, so less prominent faces may be missing.
+    bool main_face_only = false;
 };
 
 class FaceDetector {
