@@ -37,6 +37,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 TRAIN_SIZE = 128
 PYRAMID_LEVELS = 4  # strength 1 -> colours averaged over 2^4 = 16-px cells (8x8 map at 128 px)
 EDGE_LEVELS = 3  # strength 1 -> edges of the face downsampled 2^3 = 8x (16 px at 128 px)
@@ -222,6 +224,37 @@ def sample_strength(n: int, gen: torch.Generator) -> torch.Tensor:
     return s
 
 
+class IdentityLoss(nn.Module):
+    """Descriptor distance (face-api.js recognition net, the project's identity yardstick) between
+    re-created and real faces, on the crop face-api's alignDlib takes from the template's points
+    (for the tight template: the whole crop)."""
+
+    def __init__(self, face_api_dir: str, template, size: int):
+        super().__init__()
+        from faceapi_identity import FaceRecognitionNet, INPUT_SIZE, face_crop_box
+        from portrait_template import FFHQ_TEMPLATE
+        points = [[x * size, y * size] for x, y in (template or FFHQ_TEMPLATE)]
+        self.box = face_crop_box(points, size, size)
+        self.net = FaceRecognitionNet(face_api_dir).eval()
+        self.input_size = INPUT_SIZE
+
+    def descriptors(self, x: torch.Tensor) -> torch.Tensor:
+        bx, by, bw, bh = self.box
+        face = x[:, :, by:by + bh, bx:bx + bw]
+        n = max(bw, bh)  # zero-pad to a square like face-api: the larger half after the face
+        ph, pw = n - bh, n - bw
+        face = F.pad(face * 127.5 + 127.5, (pw - (pw + 1) // 2, (pw + 1) // 2,
+                                             ph - (ph + 1) // 2, (ph + 1) // 2))
+        face = F.interpolate(face, size=(self.input_size, self.input_size), mode="bilinear",
+                             align_corners=False)
+        return self.net(face)
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.descriptors(real)
+        return (self.descriptors(fake) - target).norm(dim=1)
+
+
 # ----------------------------------------------------------------------------------- train ----
 
 def save_atomic(obj, path):
@@ -268,6 +301,14 @@ def main():
                     help="at strength 1 the edges come from the face downsampled 2^N times "
                          "(piecewise-linear over the levels as strength rises); stored in the "
                          "checkpoint and used by the export")
+    ap.add_argument("--identity", type=float, default=0.0,
+                    help="weight of the identity hinge: face-api descriptor distance between the "
+                         "re-created and the real face above --identity-max is penalised (0 = off)")
+    ap.add_argument("--identity-max", type=float, default=0.5,
+                    help="distance the identity hinge lets a portrait reach before it pulls back")
+    ap.add_argument("--face-api", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "weights", "face-api"),
+                    help="face-api.js model folder (scripts/fetch_models.sh) for --identity")
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
     ap.add_argument("--init", default=None,
                     help="start from the weights of another run's checkpoint (e.g. one trained on "
@@ -329,6 +370,11 @@ def main():
             f"{train_seconds / 3600:.2f} h" + ("" if "D" in ck else " (fresh discriminator)"))
     elif args.resume:
         log("no checkpoint to resume from; starting fresh")
+    identity = None
+    if args.identity > 0:
+        identity = IdentityLoss(args.face_api, template, TRAIN_SIZE).to(device)
+        log(f"identity hinge: weight {args.identity}, max distance {args.identity_max}, "
+            f"face-api box {identity.box} of the {TRAIN_SIZE}-px crop")
     nG = sum(p.numel() for p in G.parameters())
     nD = sum(p.numel() for p in D.parameters())
     log(f"generator {nG / 1e6:.2f} M parameters, discriminator {nD / 1e6:.2f} M")
@@ -398,14 +444,20 @@ def main():
             ladv = ((D(cond, fake) - 1) ** 2).mean()
         else:
             ladv = torch.zeros((), device=device)
-        lossG = args.l1 * l1 + args.edge_l1 * le + ladv
+        if identity is not None:
+            dist = identity(fake, real)
+            lid = (dist - args.identity_max).clamp(min=0).mean()
+        else:
+            dist = lid = torch.zeros((), device=device)
+        lossG = args.l1 * l1 + args.edge_l1 * le + ladv + args.identity * lid
         lossG.backward()
         optG.step()
 
         step += 1
         images += len(idx)
         train_seconds += time.time() - t0
-        for k, v in (("l1", l1), ("edge", le), ("adv", ladv), ("D", lossD)):
+        for k, v in (("l1", l1), ("edge", le), ("adv", ladv), ("D", lossD), ("id", lid),
+                     ("dist", dist.mean())):
             sums[k] = sums.get(k, 0.0) + float(v)
         if step % args.log_every == 0:
             avg = " ".join(f"{k} {v / args.log_every:.4f}" for k, v in sums.items())
