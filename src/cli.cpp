@@ -82,9 +82,9 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval, in (0,1]")
         ->check(CLI::Range(0.001, 1.0))
         ->capture_default_str();
-    app.add_option("--batch", c.batch, "Faces per generator forward, gathered across inputs")
-        ->check(CLI::Range(1, 256))
-        ->capture_default_str();
+    app.add_option("--batch", c.batch,
+                   "Faces per generator forward, gathered across inputs (default: 4 on cpu, 16 on cuda)")
+        ->check(CLI::Range(1, 256));
     std::string shard;
     app.add_option("--shard", shard, "Process only shard K of N (K/N, 1-based) of the sorted inputs; shards are disjoint")
         ->check([](const std::string& v) -> std::string {

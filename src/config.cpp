@@ -13,7 +13,7 @@ void validate(const Config& c) {
         fail(fmt::format("--format: '{}' is not png, jpg or webp", c.format));
     if (c.device != "cpu" && c.device != "cuda") fail(fmt::format("--device: '{}' is not cpu or cuda", c.device));
     if (c.threads < 0) fail("--threads: must be 0 (all cores) or more");
-    if (c.batch < 1 || c.batch > 256) fail("--batch: must be in 1..256");
+    if (c.batch < 0 || c.batch > 256) fail("--batch: must be in 1..256 (0 = automatic)");
     if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
         fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
     if (c.detect_threshold <= 0.f || c.detect_threshold >= 1.f) fail("--detect-threshold: must be in (0, 1)");
@@ -29,6 +29,11 @@ void validate(const Config& c) {
     if (c.json && c.output == "-") fail("--json and -o - both want standard output; write the image to a file");
     if (c.kind == OutputKind::all_faces && c.output == "-")
         fail("--all-faces writes one file per face; -o - takes a single image");
+}
+
+int generator_batch(const Config& config) {
+    if (config.batch > 0) return config.batch;
+    return config.device == "cuda" ? 16 : 4;
 }
 
 }  // namespace aiportrait

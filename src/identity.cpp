@@ -120,6 +120,7 @@ cv::Mat resize_bilinear_legacy(const cv::Mat& src, int size) {
 
 struct IdentityNet::Impl {
     std::string model_dir;
+    at::Device device = at::kCPU;
     ConvLayer conv32_down;
     std::vector<Residual> blocks;  // in forward order
     at::Tensor fc;                 // [256, 128]
@@ -234,9 +235,15 @@ double descriptor_distance(const Descriptor& a, const Descriptor& b) {
     return std::sqrt(sum);
 }
 
-IdentityNet::IdentityNet(const std::string& model_dir) : impl_(std::make_unique<Impl>()) {
+IdentityNet::IdentityNet(const std::string& model_dir, const std::string& device) : impl_(std::make_unique<Impl>()) {
     c10::InferenceMode guard;
     impl_->model_dir = model_dir;
+    if (device == "cuda") {
+        if (!at::hasCUDA()) throw load_error(model_dir, "--device cuda: this LibTorch build has no CUDA device");
+        impl_->device = at::Device(at::kCUDA);
+    } else if (device != "cpu") {
+        throw load_error(model_dir, "unknown device '" + device + "' (cpu or cuda)");
+    }
     const std::filesystem::path dir(model_dir);
     const std::string manifest = (dir / kManifestName).string();
     auto map = load_weight_map(dir);
@@ -262,6 +269,18 @@ IdentityNet::IdentityNet(const std::string& model_dir) : impl_(std::make_unique<
     if (fc == map.end() || fc->second.sizes().vec() != std::vector<int64_t>{256, 128})
         throw load_error(manifest, "missing tensor fc of shape [256, 128]");
     impl_->fc = fc->second;
+    if (impl_->device.is_cuda()) {
+        auto to_device = [&](ConvLayer& l) {
+            l.weight = l.weight.to(impl_->device);
+            l.bias = l.bias.to(impl_->device);
+        };
+        to_device(impl_->conv32_down);
+        for (Residual& r : impl_->blocks) {
+            to_device(r.conv1);
+            to_device(r.conv2);
+        }
+        impl_->fc = impl_->fc.to(impl_->device);
+    }
 }
 
 IdentityNet::~IdentityNet() = default;
@@ -313,14 +332,14 @@ std::vector<Descriptor> IdentityNet::run(const std::vector<cv::Mat>& crops) cons
         cv::cvtColor(c, rgb, cv::COLOR_BGR2RGB);
     }
     // FaceRecognitionNet.forwardInput(): subtract the RGB mean, then divide by 255.
-    const at::Tensor mean = at::tensor({122.782f, 117.001f, 104.298f}).view({1, 3, 1, 1});
-    at::Tensor x = batch.permute({0, 3, 1, 2}).to(at::kFloat).sub_(mean).div_(255.f).contiguous();
-
     const Impl& m = *impl_;
+    const at::Tensor mean = at::tensor({122.782f, 117.001f, 104.298f}).view({1, 3, 1, 1}).to(m.device);
+    at::Tensor x = batch.to(m.device).permute({0, 3, 1, 2}).to(at::kFloat).sub_(mean).div_(255.f).contiguous();
+
     x = conv(x, m.conv32_down, 2, false, true);
     x = at::max_pool2d(x, {3, 3}, {2, 2});
     for (const Residual& r : m.blocks) x = residual(x, r);
-    at::Tensor desc = at::matmul(x.mean({2, 3}), m.fc).contiguous();  // [n, 128]
+    at::Tensor desc = at::matmul(x.mean({2, 3}), m.fc).to(at::kCPU).contiguous();  // [n, 128]
 
     const float* p = desc.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) std::copy(p + i * 128, p + (i + 1) * 128, result[size_t(i)].begin());

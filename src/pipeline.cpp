@@ -103,7 +103,7 @@ void Pipeline::Impl::load_models() {
     }
     generator = std::make_unique<Generator>(model_path, config.device);
 
-    if (config.identity || config.target_identity) identity = std::make_unique<IdentityNet>(where.face_recognition);
+    if (config.identity || config.target_identity) identity = std::make_unique<IdentityNet>(where.face_recognition, config.device);
 
     const GeneratorInfo& g = generator->info();
     run_info.tool_version = kVersion;
@@ -126,6 +126,7 @@ void Pipeline::Impl::load_models() {
         {"identity", config.identity},
         {"feather", config.feather},
         {"device", config.device},
+        {"batch", generator_batch(config)},
         {"threads", threads},
         {"format", config.format},
     };
@@ -163,7 +164,7 @@ RunSummary Pipeline::run(const Discovery& discovery) {
         ++summary.failed;
     }
     const int total = static_cast<int>(discovery.jobs.size());
-    const std::size_t batch = static_cast<std::size_t>(std::max(1, p.config.batch));
+    const std::size_t batch = static_cast<std::size_t>(generator_batch(p.config));
 
     // Three stages on three threads, joined by bounded queues so the generator is never starved
     // and memory stays flat: prepare (read/decode/detect/align) -> generate (batched across
@@ -244,7 +245,7 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
     configure_threads(config);
     DetectorOptions options;
     const auto detector = make_detector(config, where, options);
-    const IdentityNet net(where.face_recognition);
+    const IdentityNet net(where.face_recognition, config.device);
 
     std::vector<cv::Mat> crops;
     for (const std::string& photo : {photo_a, photo_b}) {

@@ -56,6 +56,8 @@ TEST(Cli, SinglePhotoWritesPortraitAndSidecar) {
     EXPECT_EQ(j["output"]["path"], (dir / "portrait.png").string());
     EXPECT_EQ(j["model"]["name"], "identity");
     EXPECT_EQ(j["detector"]["name"], "yunet");
+    EXPECT_EQ(j["detector"]["main_face_only"], true) << "a portrait needs only the main face";
+    EXPECT_EQ(j["parameters"]["batch"], 4) << "the CPU default";
     EXPECT_EQ(j["strength_mode"], "blend");
     ASSERT_GE(j["faces"].size(), 1u);
     EXPECT_EQ(j["faces"][0]["used"], true);
@@ -108,6 +110,9 @@ TEST(Cli, UsageErrorsAreExitTwoAndNameTheFlag) {
     EXPECT_NE(no_output.err.find("--output"), std::string::npos) << no_output.err;
     const auto unknown = run_shell(tool() + " x.jpg -o y.png --frobnicate");
     EXPECT_EQ(unknown.exit_code, 2);
+    const auto bad_batch = run_shell(tool() + " x.jpg -o y.png --batch 0");
+    EXPECT_EQ(bad_batch.exit_code, 2);
+    EXPECT_NE(bad_batch.err.find("--batch"), std::string::npos) << bad_batch.err;
     const auto help = run_shell(quote(binary()) + " --help");
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("--target-identity"), std::string::npos);

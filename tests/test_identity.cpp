@@ -6,6 +6,7 @@
 #include "aiportrait/identity.hpp"
 
 #include "aiportrait/detect.hpp"
+#include "aiportrait/generator.hpp"
 #include "testing.hpp"
 
 #include <gtest/gtest.h>
@@ -227,4 +228,25 @@ TEST(IdentityNet, VerificationOnEvalFaces) {
     // Guard against a vacuous pass: most pairs with photos present must be evaluated.
     EXPECT_GE(evaluated * 10, pairs.size() * 9);
     EXPECT_GE(accuracy, 0.90);
+}
+
+TEST(IdentityNet, CudaRunsTheSameNetOrIsAClearError) {
+    REQUIRE_MODEL();
+    if (!cuda_available()) {
+        try {
+            IdentityNet net(faceapi_dir().string(), "cuda");
+            FAIL() << "expected an exception";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(faceapi_dir().string()), std::string::npos) << e.what();
+        }
+        return;
+    }
+    // With CUDA: the GPU's descriptors match the CPU's (float rounding only).
+    const IdentityNet gpu(faceapi_dir().string(), "cuda");
+    const std::vector<cv::Mat> crops = {IdentityNet::prepare_crop(synthetic_image(300, 300, 1), landmarks_150(20, 20)),
+                                        IdentityNet::prepare_crop(synthetic_image(300, 300, 2), landmarks_150(30, 10))};
+    const auto a = shared_net().run(crops);
+    const auto b = gpu.run(crops);
+    for (size_t i = 0; i < crops.size(); ++i) EXPECT_LT(max_abs_diff(a[i], b[i]), 1e-3) << i;
 }

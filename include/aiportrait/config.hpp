@@ -33,7 +33,7 @@ struct Config {
     int detect_max_side = 2048;
     std::string device = "cpu";
     int threads = 0;              // 0 = all cores
-    int batch = 4;                // faces per generator forward, gathered across inputs
+    int batch = 0;                // faces per generator forward, gathered across inputs; 0 = auto
 
     // Scale-out: this process takes shard `shard_index` (1-based) of `shard_count`.
     int shard_index = 1;
@@ -49,5 +49,9 @@ struct Config {
 
 // Throws std::invalid_argument with a message naming the offending option.
 void validate(const Config& config);
+
+// Faces per generator forward: --batch, else 4 on the CPU (bigger batches gain nothing on a few
+// cores and hold more photos in flight) and 16 on CUDA (a GPU needs wide batches to be busy).
+int generator_batch(const Config& config);
 
 }  // namespace aiportrait

@@ -21,8 +21,9 @@ double descriptor_distance(const Descriptor& a, const Descriptor& b);
 class IdentityNet {
 public:
     // model_dir holds face_recognition_model-weights_manifest.json and the weight file(s) it
-    // names. Throws std::runtime_error naming the path on any missing/inconsistent file.
-    explicit IdentityNet(const std::string& model_dir);
+    // names. Throws std::runtime_error naming the path on any missing/inconsistent file, or when
+    // device is "cuda" and this LibTorch has no CUDA device. device: "cpu" or "cuda".
+    explicit IdentityNet(const std::string& model_dir, const std::string& device = "cpu");
     ~IdentityNet();
     IdentityNet(const IdentityNet&) = delete;
     IdentityNet& operator=(const IdentityNet&) = delete;
