@@ -185,7 +185,7 @@ RunSummary Pipeline::run(const Discovery& discovery) {
                 const std::string dir = fs::path(work->job.output).parent_path().string();
                 if (!dir.empty() && cleaned.insert(dir).second) remove_stale_temporaries(dir);
             }
-            if (p.config.skip_existing && completed_before(work->job)) work->skipped = true;
+            if (p.config.skip_existing && completed_before(work->job, p.run_info)) work->skipped = true;
             else p.prepare(*work);
             if (!prepared.push(std::move(work))) break;
         }

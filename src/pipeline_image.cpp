@@ -69,13 +69,33 @@ void charge_share(const std::vector<Work*>& batch, const char* stage, double ms,
 
 }  // namespace
 
-bool completed_before(const Job& job) try {
+namespace {
+
+// Made the same way: same generator and detector files and settings, same parameters. Paths
+// may differ (another machine, a moved models folder); threads and batch size do not change
+// what is made.
+bool same_settings(const nlohmann::json& record, const RunInfo& run) {
+    auto without = [](nlohmann::json j, std::initializer_list<const char*> keys) {
+        if (!j.is_object()) return nlohmann::json();
+        for (const char* k : keys) j.erase(k);
+        return j;
+    };
+    return record.value("model", nlohmann::json()).value("sha256", "") == run.generator.value("sha256", "") &&
+           without(record.value("detector", nlohmann::json()), {"model_path"}) == without(run.detector, {"model_path"}) &&
+           without(record.value("parameters", nlohmann::json()), {"threads", "batch"}) ==
+               without(run.parameters, {"threads", "batch"});
+}
+
+}  // namespace
+
+bool completed_before(const Job& job, const RunInfo& run) try {
     if (job.output == "-" || job.sidecar.empty()) return false;
     std::error_code ec;
     if (!fs::is_regular_file(job.sidecar, ec)) return false;
     std::ifstream in(job.sidecar);
     const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
     if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
+    if (!same_settings(record, run)) return false;
     const auto& output = record["output"];
     if (!output.is_object() || output.value("path", "") != job.output) return false;
     const int width = output.value("width", 0), height = output.value("height", 0);

@@ -61,7 +61,8 @@ private:
     void write_sidecar(const Job& job, InputRecord& record) const;
 };
 
-// A sidecar that exists and says the input was done, so --skip-existing may skip it.
-bool completed_before(const Job& job);
+// A sidecar that exists and says the input was done with the same generator, detector and
+// parameters as this run (threads and batch aside), so --skip-existing may skip it.
+bool completed_before(const Job& job, const RunInfo& run);
 
 }  // namespace aiportrait

@@ -175,6 +175,25 @@ TEST(Cli, FolderRunMirrorsTreeReportsBadFilesAndPrintsNdjson) {
     EXPECT_NE(again.err.find("broken.jpg"), std::string::npos);
 }
 
+TEST(Cli, SkipExistingRedoesWhatOtherSettingsMade) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directory(dir / "in");
+    fs::copy_file(sample_photo(1), dir / "in" / "a.jpg");
+    const std::string base = tool() + " " + quote(dir / "in") + " -o " + quote(dir / "out") + " --no-identity --model " +
+                             quote(test_models_dir() / "strength_blur.pt") + " --skip-existing";
+    ASSERT_EQ(run_shell(base + " --strength 0.3").exit_code, 0);
+    // Same settings (other thread count and batch size): done, skipped.
+    const auto same = run_shell(base + " --strength 0.3 --threads 1 --batch 2");
+    EXPECT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_NE(same.err.find("1 skipped"), std::string::npos) << same.err;
+    // Another strength makes another portrait: redone, not kept.
+    const auto other = run_shell(base + " --strength 0.6");
+    EXPECT_EQ(other.exit_code, 0) << other.err;
+    EXPECT_EQ(other.err.find("skipped"), std::string::npos) << other.err;
+    EXPECT_DOUBLE_EQ(read_json(dir / "out" / "a.json")["parameters"]["strength"].get<double>(), 0.6);
+}
+
 TEST(Cli, AllFacesWritesOnePortraitPerFace) {
     REQUIRE_MODELS();
     AIPORTRAIT_REQUIRE_FILE(eval_faces_dir() / "couple.jpg");
