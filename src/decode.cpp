@@ -12,6 +12,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -20,6 +23,17 @@
 
 namespace aiportrait {
 namespace {
+
+// Serialises the std::cerr redirection around cv::imdecode (see decode_image).
+std::mutex& cerr_capture_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
 
 std::uint32_t be16(const std::uint8_t* p) { return (std::uint32_t(p[0]) << 8) | p[1]; }
 std::uint32_t be32(const std::uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
@@ -299,13 +313,30 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_
         raw = codecs::decode_png(bytes.data(), bytes.size(), max_pixels);
     } else {
         // UNCHANGED keeps alpha and 16-bit depth and leaves orientation to us, so we can record it.
+        // OpenCV 4.6's imdecode catches its codecs' exceptions and writes them to std::cerr
+        // itself; that text is caught here, so the one error line names the file and the reason.
+        std::string codec_said;
         try {
-            raw.pixels = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+            std::lock_guard<std::mutex> lock(cerr_capture_mutex());
+            std::ostringstream captured;
+            std::streambuf* const previous = std::cerr.rdbuf(captured.rdbuf());
+            try {
+                raw.pixels = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+            } catch (...) {
+                std::cerr.rdbuf(previous);
+                throw;
+            }
+            std::cerr.rdbuf(previous);
+            codec_said = captured.str();
         } catch (const cv::Exception& e) {
             throw std::runtime_error(fmt::format("cannot decode {} image: {}", header.format, e.err));
         }
-        if (raw.pixels.empty())
+        if (raw.pixels.empty()) {
+            if (codec_said.find("Unexpected end of input stream") != std::string::npos)
+                throw std::runtime_error(fmt::format("truncated {} (the file ends before its image data does)",
+                                                     upper(header.format)));
             throw std::runtime_error(fmt::format("cannot decode {} image (corrupt or unsupported)", header.format));
+        }
         raw.bits = raw.pixels.depth() == CV_16U ? 16 : raw.pixels.depth() == CV_8U ? 8 : 0;
     }
     cv::Mat& pixels = raw.pixels;

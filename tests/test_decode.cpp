@@ -164,6 +164,29 @@ TEST(Decode, RecoveredDamageIsAWarningAndNothingReachesStderr) {
     EXPECT_TRUE(decode_image(awkward::png(image), 0).warnings.empty());
 }
 
+TEST(Decode, DamagedFilesOfOtherFormatsFailQuietlyWithTheirReason) {
+    // OpenCV decodes these; its imdecode prints codec errors to std::cerr itself, which must not
+    // reach the terminal: the one error line (the exception) says what was wrong.
+    cv::Mat image(240, 320, CV_8UC3);
+    cv::randu(image, 0, 255);
+    for (const char* ext : {".bmp", ".ppm", ".tif", ".webp"}) {
+        const auto whole = encode(image, ext);
+        const std::vector<std::uint8_t> cut(whole.begin(), whole.begin() + whole.size() / 3);
+        ::testing::internal::CaptureStderr();
+        std::string reason;
+        try {
+            decode_image(cut, 0);
+        } catch (const std::runtime_error& e) {
+            reason = e.what();
+        }
+        EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << ext << ": a decoder wrote to stderr";
+        EXPECT_FALSE(reason.empty()) << ext << ": a third of the file decoded";
+        EXPECT_EQ(reason.find('\n'), std::string::npos) << reason;
+        if (std::string(ext) == ".bmp") EXPECT_NE(reason.find("truncated BMP"), std::string::npos) << reason;
+        EXPECT_EQ(decode_image(whole, 0).bgr.size(), image.size()) << ext;
+    }
+}
+
 TEST(Decode, HeadersOfEveryFormatAreCheckedBeforeDecoding) {
     const cv::Mat image(30, 20, CV_8UC3, cv::Scalar(1, 2, 3));
     for (const std::string ext : {".tif", ".ppm"}) {
