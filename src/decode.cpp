@@ -196,6 +196,26 @@ std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_
     return bytes;
 }
 
+namespace {
+
+// Formats this build cannot decode, recognised by their signatures (ISO-BMFF brands for
+// HEIF/AVIF, as phones write them).
+std::string unsupported_format_name(const std::vector<std::uint8_t>& b) {
+    if (starts_with(b, {'G', 'I', 'F', '8'})) return "GIF";
+    if (starts_with(b, {'8', 'B', 'P', 'S'})) return "Photoshop (PSD)";
+    if (starts_with(b, {0xFF, 0x0A}) || starts_with(b, {0, 0, 0, 0x0C, 'J', 'X', 'L', ' '})) return "JPEG XL";
+    if (b.size() >= 12 && std::string(b.begin() + 4, b.begin() + 8) == "ftyp") {
+        const std::string brand(b.begin() + 8, b.begin() + 12);
+        if (brand == "avif" || brand == "avis") return "AVIF";
+        if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "heim" || brand == "heis" ||
+            brand == "mif1" || brand == "msf1")
+            return "HEIC/HEIF";
+    }
+    return "";
+}
+
+}  // namespace
+
 ImageHeader peek_header(const std::vector<std::uint8_t>& b) {
     ImageHeader h;
     if (starts_with(b, {0xFF, 0xD8, 0xFF})) {
@@ -300,7 +320,13 @@ cv::Mat apply_orientation(const cv::Mat& image, int orientation) {
 DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels) {
     if (bytes.empty()) throw std::runtime_error("empty file (0 bytes)");
     const ImageHeader header = peek_header(bytes);
-    if (header.format == "unknown") throw std::runtime_error("not an image (unrecognised file signature)");
+    if (header.format == "unknown") {
+        // Say which well-known format it is when we can tell, so the user knows what to convert.
+        const std::string known = unsupported_format_name(bytes);
+        if (!known.empty())
+            throw std::runtime_error(fmt::format("{} images are not supported; convert to JPEG or PNG first", known));
+        throw std::runtime_error("not an image (unrecognised file signature)");
+    }
     if (max_pixels > 0 && static_cast<long long>(header.width) * header.height > max_pixels) {
         throw std::runtime_error(fmt::format("{}x{} pixels exceeds --max-pixels {}", header.width,
                                              header.height, max_pixels));

@@ -1,6 +1,7 @@
 #include "aiportrait/discover.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -55,6 +56,13 @@ bool is_inside(const fs::path& child, const fs::path& parent) {
     return c.size() > p.size() && c.compare(0, p.size(), p) == 0 && c[p.size()] == '/';
 }
 
+// Photo formats people keep next to their JPEGs that this build cannot decode.
+bool is_unreadable_photo_format(const fs::path& p) {
+    static const std::set<std::string> extensions = {".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr2",
+                                                     ".cr3",  ".nef",  ".arw",  ".raf", ".orf", ".rw2", ".psd"};
+    return extensions.count(lower(p.extension().string())) > 0;
+}
+
 struct Candidate {
     std::string input;
     fs::path relative_output;  // relative to the output directory, extension already set
@@ -64,7 +72,10 @@ struct Candidate {
 // lies inside the input). Symlinked folders are not followed, which also rules out loops.
 // Whatever cannot be looked at is rejected with its reason rather than silently left out: a
 // folder that cannot be listed, and image-named links that lead nowhere (dangling or looping).
-std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, std::vector<RejectedInput>& rejected) {
+// Photos in formats we cannot read (HEIC from phones, camera raw, GIF, ...) are counted by
+// extension in `unreadable`, so the run can say what it left out.
+std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, std::vector<RejectedInput>& rejected,
+                                  std::map<std::string, int>& unreadable) {
     std::vector<fs::path> found;
     std::vector<fs::path> pending{dir};
     while (!pending.empty()) {
@@ -84,7 +95,10 @@ std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, 
                 if (exclude.empty() || identity_key(p) != identity_key(exclude)) pending.push_back(p);
                 continue;
             }
-            if (!has_image_extension(p.string())) continue;
+            if (!has_image_extension(p.string())) {
+                if (is_unreadable_photo_format(p)) ++unreadable[lower(p.extension().string())];
+                continue;
+            }
             const fs::file_status target = fs::status(p, type_ec);
             if (fs::is_regular_file(target)) {
                 found.push_back(p);
@@ -187,13 +201,14 @@ Discovery discover(const Config& config) {
     // Gather (input, relative output) pairs in the order given, folders expanded and sorted.
     std::vector<Candidate> candidates;
     std::set<std::string> input_keys;
+    std::map<std::string, int> unreadable;  // extension -> files left out of folder walks
     const std::string extension = "." + config.format;
     for (const std::string& input : inputs) {
         std::error_code e;
         const fs::file_status st = fs::status(input, e);
         if (fs::is_directory(st)) {
             const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
-            for (const fs::path& file : walk_images(input, exclude, result.rejected)) {
+            for (const fs::path& file : walk_images(input, exclude, result.rejected, unreadable)) {
                 fs::path rel = file.lexically_relative(input);
                 candidates.push_back({file.string(), rel.replace_extension(extension)});
                 input_keys.insert(identity_key(file));
@@ -205,6 +220,17 @@ Discovery discover(const Config& config) {
         } else {
             result.rejected.push_back({input, e ? e.message() : "no such file or directory"});
         }
+    }
+    if (!unreadable.empty()) {
+        int files = 0;
+        std::vector<std::string> parts;
+        for (const auto& [ext, n] : unreadable) {
+            files += n;
+            parts.push_back(fmt::format("{} {}", ext, n));
+        }
+        result.warnings.push_back(fmt::format(
+            "left out {} file{} in formats aiportrait cannot read ({}); convert them to JPEG or PNG first", files,
+            files == 1 ? "" : "s", fmt::join(parts, ", ")));
     }
 
     // Assign outputs: mirrored paths, with collisions renamed (never silently overwritten).

@@ -187,6 +187,23 @@ TEST(Decode, DamagedFilesOfOtherFormatsFailQuietlyWithTheirReason) {
     }
 }
 
+TEST(Decode, KnownUnsupportedFormatsAreNamed) {
+    auto reason = [](std::vector<std::uint8_t> bytes) {
+        bytes.resize(64, 0);
+        try {
+            decode_image(bytes, 0);
+        } catch (const std::runtime_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("decoded");
+    };
+    EXPECT_NE(reason({0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c'}).find("HEIC/HEIF images are not supported"),
+              std::string::npos);
+    EXPECT_NE(reason({0, 0, 0, 0x1C, 'f', 't', 'y', 'p', 'a', 'v', 'i', 'f'}).find("AVIF"), std::string::npos);
+    EXPECT_NE(reason({'G', 'I', 'F', '8', '9', 'a'}).find("GIF images are not supported"), std::string::npos);
+    EXPECT_NE(reason({'h', 'e', 'l', 'l', 'o'}).find("unrecognised file signature"), std::string::npos);
+}
+
 TEST(Decode, HeadersOfEveryFormatAreCheckedBeforeDecoding) {
     const cv::Mat image(30, 20, CV_8UC3, cv::Scalar(1, 2, 3));
     for (const std::string ext : {".tif", ".ppm"}) {

@@ -29,6 +29,22 @@ TEST(Discover, SingleFileToFileWithSidecarBeside) {
     EXPECT_EQ(d.jobs[0].sidecar, (dir / "out/portrait.json").string());
 }
 
+TEST(Discover, PhotosInUnreadableFormatsAreCountedNotSilentlyDropped) {
+    TempDir dir;
+    for (const char* f : {"a.jpg", "b/IMG_1.HEIC", "b/IMG_2.heic", "c.gif", "notes.txt"}) write_text(dir / "in" / f, "x");
+    const Discovery d = discover(with({(dir / "in").string()}, (dir / "out").string()));
+    ASSERT_EQ(d.jobs.size(), 1u);
+    ASSERT_EQ(d.warnings.size(), 1u);
+    const std::string& w = d.warnings[0];
+    EXPECT_NE(w.find("left out 3 files"), std::string::npos) << w;
+    EXPECT_NE(w.find(".heic 2"), std::string::npos) << w;
+    EXPECT_NE(w.find(".gif 1"), std::string::npos) << w;
+    // A folder with only readable photos and other files: nothing to say.
+    TempDir clean;
+    for (const char* f : {"a.jpg", "notes.txt"}) write_text(clean / "in" / f, "x");
+    EXPECT_TRUE(discover(with({(clean / "in").string()}, (clean / "out").string())).warnings.empty());
+}
+
 TEST(Discover, FolderIsWalkedSortedAndMirrored) {
     TempDir dir;
     for (const char* f : {"b/2.JPG", "a.png", "b/1.jpeg", "b/c/3.webp", "notes.txt", "b/readme.md"})
