@@ -298,6 +298,8 @@ int exif_orientation(const std::vector<std::uint8_t>& bytes) {
             }
             pos += 8 + size + (size & 1);  // chunks are padded to even sizes
         }
+    } else if (starts_with(bytes, {'I', 'I', 42, 0}) || starts_with(bytes, {'M', 'M', 0, 42})) {
+        orientation = orientation_from_tiff(bytes.data(), bytes.size());  // the image's own IFD
     }
     return orientation == 0 ? 1 : orientation;
 }
@@ -411,7 +413,9 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_
     out.source_format = fmt::format("{} {} {}", header.format, depth_name, raw.color.empty() ? model : raw.color);
     out.warnings = std::move(raw.warnings);
     out.exif_orientation = exif_orientation(bytes);
-    if (out.exif_orientation != 1) {
+    // OpenCV's TIFF reader applies the file's own orientation tag itself (8- and 16-bit alike,
+    // even with IMREAD_UNCHANGED); we only record it. The other formats come to us as stored.
+    if (out.exif_orientation != 1 && header.format != "tiff") {
         out.bgr = apply_orientation(out.bgr, out.exif_orientation);
         if (!out.alpha.empty()) out.alpha = apply_orientation(out.alpha, out.exif_orientation);
     }

@@ -123,6 +123,44 @@ Bytes exif_tiff(int orientation) {
             0, 0, 0, 0};                  // no next IFD
 }
 
+Bytes tiff_with_orientation(const cv::Mat& bgr, int orientation) {
+    CV_Assert(bgr.type() == CV_8UC3 || bgr.type() == CV_16UC3);
+    const std::uint32_t bits = bgr.depth() == CV_16U ? 16 : 8, bytes_per_sample = bits / 8;
+    const std::uint32_t w = static_cast<std::uint32_t>(bgr.cols), h = static_cast<std::uint32_t>(bgr.rows);
+    Bytes out = {'I', 'I', 42, 0, 8, 0, 0, 0};  // little-endian, first IFD at 8
+    auto u16 = [&](std::uint32_t v) { out.push_back(std::uint8_t(v)); out.push_back(std::uint8_t(v >> 8)); };
+    auto u32 = [&](std::uint32_t v) { u16(v & 0xFFFF); u16(v >> 16); };
+    constexpr std::uint32_t kEntries = 11;
+    const std::uint32_t bits_at = 8 + 2 + 12 * kEntries + 4, pixels_at = bits_at + 6;
+    // Entries sorted by tag: (tag, type 3 SHORT / 4 LONG, count, value or offset).
+    const std::uint32_t entries[kEntries][4] = {
+        {256, 4, 1, w},         {257, 4, 1, h},           {258, 3, 3, bits_at}, {259, 3, 1, 1},
+        {262, 3, 1, 2},         {273, 4, 1, pixels_at},   {274, 3, 1, std::uint32_t(orientation)},
+        {277, 3, 1, 3},         {278, 4, 1, h},           {279, 4, 1, w * h * 3 * bytes_per_sample},
+        {284, 3, 1, 1}};
+    u16(kEntries);
+    for (const auto& e : entries) {
+        u16(e[0]);
+        u16(e[1]);
+        u32(e[2]);
+        if (e[1] == 3 && e[2] == 1) {
+            u16(e[3]);
+            u16(0);
+        } else {
+            u32(e[3]);
+        }
+    }
+    u32(0);  // no next IFD
+    for (int i = 0; i < 3; ++i) u16(bits);
+    for (int y = 0; y < bgr.rows; ++y)
+        for (int x = 0; x < bgr.cols; ++x)
+            for (int c = 2; c >= 0; --c) {  // RGB order on disk
+                if (bits == 16) u16(bgr.at<cv::Vec3w>(y, x)[c]);
+                else out.push_back(bgr.at<cv::Vec3b>(y, x)[c]);
+            }
+    return out;
+}
+
 Bytes with_exif_orientation(const Bytes& jpeg_bytes, int orientation) {
     Bytes app1 = {'E', 'x', 'i', 'f', 0, 0};
     const Bytes tiff = exif_tiff(orientation);
@@ -296,6 +334,7 @@ std::vector<Entry> make_corpus(const cv::Mat& face_photo, const fs::path& dir, b
     cv::rotate(face, rotated, cv::ROTATE_90_CLOCKWISE);
     add("rot8.jpg", with_exif_orientation(jpeg(rotated), 8), oriented(8));
     add("rot8_exif.png", png(rotated, extra_chunk("eXIf", exif_tiff(8), false)), oriented(8));
+    add("rot8.tif", tiff_with_orientation(rotated, 8), oriented(8));
 
     // Damage the decoders recover from: a warning, and a portrait if the face survived.
     add("truncated.jpg", Bytes(upright.begin(), upright.begin() + static_cast<long>(upright.size() / 2)),

@@ -26,6 +26,10 @@ Bytes with_exif_orientation(const Bytes& jpeg, int orientation);
 // A minimal TIFF structure holding one orientation tag (what EXIF carries).
 Bytes exif_tiff(int orientation);
 
+// An uncompressed 8- or 16-bit RGB TIFF of a BGR image whose own IFD carries `orientation` (0x0112),
+// as scanners and some cameras write it; written by hand because OpenCV writes no orientation.
+Bytes tiff_with_orientation(const cv::Mat& bgr, int orientation);
+
 struct PngChunk {
     std::string type;  // 4 letters
     Bytes data;

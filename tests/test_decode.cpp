@@ -238,6 +238,26 @@ TEST(Decode, ExifOrientationOfPngAndWebp) {
     EXPECT_EQ(exif_orientation(webp), 3);
 }
 
+TEST(Decode, TiffOwnOrientationTagIsApplied) {
+    // Applied once (OpenCV's reader does it; we must not do it again) and recorded; 16-bit too.
+    cv::Mat upright(40, 60, CV_8UC3), upright16;
+    cv::randu(upright, 0, 255);
+    upright.convertTo(upright16, CV_16U, 257);
+    for (const cv::Mat& image : {upright, upright16}) {
+        for (const auto& [orientation, stored_as] : std::vector<std::pair<int, int>>{
+                 {6, cv::ROTATE_90_COUNTERCLOCKWISE}, {3, cv::ROTATE_180}, {8, cv::ROTATE_90_CLOCKWISE}}) {
+            cv::Mat stored;
+            cv::rotate(image, stored, stored_as);
+            const DecodedImage d = decode_image(awkward::tiff_with_orientation(stored, orientation), 0);
+            EXPECT_EQ(d.exif_orientation, orientation);
+            ASSERT_EQ(d.bgr.size(), upright.size()) << orientation;
+            EXPECT_EQ(cv::norm(d.bgr, upright, cv::NORM_INF), 0.0) << orientation << " depth " << image.depth();
+        }
+    }
+    // Orientation 1 (or none): as stored.
+    EXPECT_EQ(cv::norm(decode_image(awkward::tiff_with_orientation(upright, 1), 0).bgr, upright, cv::NORM_INF), 0.0);
+}
+
 TEST(Decode, JpegWithThousandsOfScansIsRefusedQuickly) {
     // A progressive JPEG whose last scan is repeated 600 times: each repeat is one more scan for
     // the decoder to consume, the shape of a known decoding-time bomb.
