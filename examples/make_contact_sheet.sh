@@ -5,7 +5,7 @@
 #
 # Rows: ROWS (default 6) held-out UTKFace photos, spread evenly over WORKDIR/heldout.txt
 # (see scripts/prepare_training_data.sh; WORKDIR defaults to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo).
-# Columns: the aligned input (the CLI with the pass-through test generator), then portraits at
+# Columns: the aligned input (the model at strength 0), then portraits at
 # strength 0.25, 0.5, 0.75 and 1.0, each 256x256, with a small label strip on top.
 # MODEL defaults to weights/generator/aiportrait-default.pt, OUT to examples/contact_sheet.png.
 # Tiling uses Debian's /usr/bin/python3 with python3-opencv (only this script needs it).
@@ -28,8 +28,9 @@ src="$(find "$work/utk" -mindepth 1 -maxdepth 1 -type d | head -n1)"
 awk -v s="$step" -v r="$rows" 'NR % s == 1 && c < r { print; c++ }' "$work/heldout.txt" \
     | while read -r name; do ls "$src/$name".* ; done > "$tmp/inputs.txt"
 
-"$cli" --files-from "$tmp/inputs.txt" -o "$tmp/aligned" \
-    --model "$repo/tests/models/identity_256.pt" --no-identity -q
+# Strength 0 gives the aligned face itself, exactly (the model blends back to its input below
+# its ramp), aligned with the model's own template.
+"$cli" --files-from "$tmp/inputs.txt" -o "$tmp/aligned" --model "$model" --strength 0 --no-identity -q
 for s in 0.25 0.5 0.75 1.0; do
     "$cli" --files-from "$tmp/inputs.txt" -o "$tmp/s_$s" --model "$model" --strength "$s" -q
 done
