@@ -296,10 +296,12 @@ TEST(Hardening, SigtermAndSigintStopAfterTheInputInProgress) {
             if (p.extension() == ".png") EXPECT_TRUE(fs::exists(fs::path(p).replace_extension(".json"))) << p;
     }
     // A second signal ends the run at once (the default action), as an impatient Ctrl-C expects.
-    // Full-size detection makes each input take long enough for both signals to land inside one.
+    // Full-size detection makes each input take long enough for both signals to land inside one
+    // (--paste: portrait mode may skip the full-size view once it has found the main face).
     TempDir dir;
     copy_photos(dir / "in", 0);
-    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + " --detect-max-side 0" + fast_model(),
+    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + " --paste --detect-max-side 0" +
+                                     fast_model(),
                                  dir / "o", dir / "e");
     ASSERT_TRUE(wait_for([&] { return any_sidecar(dir / "out"); }, 60));
     kill(pid, SIGINT);
