@@ -21,6 +21,12 @@ done
 [[ -f "$model" ]] || { echo "bench: no generator at $model (train one or pass --model)" >&2; exit 2; }
 compgen -G "$photos_dir/*.jpg" >/dev/null || photos_dir="examples/photos"
 cmake --build build --target aiportrait bench_generator >&2
+# Timings on a busy machine measure the other jobs: LibTorch's OpenMP threads spin-wait for a
+# core that is taken and slow down 10-100x. Say so instead of printing misleading numbers.
+read -r load1 _ < /proc/loadavg
+if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "bench: warning: load average $load1 — other work is running; numbers will be low" >&2
+fi
 
 work="$(mktemp -d /tmp/aiportrait-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
