@@ -309,6 +309,10 @@ def main():
                          "re-created and the real face above --identity-max is penalised (0 = off)")
     ap.add_argument("--identity-max", type=float, default=0.5,
                     help="distance the identity hinge lets a portrait reach before it pulls back")
+    ap.add_argument("--identity-band", type=float, default=0.0,
+                    help="instead of the hinge: train the dial itself, pulling the distance at "
+                         "strength s >= 0.25 into IDENTITY_BAND * s +- --identity-tol (0 = hinge)")
+    ap.add_argument("--identity-tol", type=float, default=0.05)
     ap.add_argument("--face-api", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "weights", "face-api"),
                     help="face-api.js model folder (scripts/fetch_models.sh) for --identity")
@@ -453,7 +457,12 @@ def main():
             ladv = torch.zeros((), device=device)
         if identity is not None:
             dist = identity(fake, real)
-            lid = (dist - args.identity_max).clamp(min=0).mean()
+            if args.identity_band > 0:
+                # Below 0.25 the exported module blends back to the input anyway.
+                target = args.identity_band * s
+                lid = (((dist - target).abs() - args.identity_tol).clamp(min=0) * (s >= 0.25)).mean()
+            else:
+                lid = (dist - args.identity_max).clamp(min=0).mean()
         else:
             dist = lid = torch.zeros((), device=device)
         lossG = args.l1 * l1 + args.edge_l1 * le + ladv + args.identity * lid
