@@ -24,7 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 total=$(wc -l < "$work/heldout.txt")
 step=$(( total / rows )); [[ $step -ge 1 ]] || step=1
-src="$(find "$work/utk" -mindepth 1 -maxdepth 1 -type d | head -n1)"
+src="$(find "$work/utk/" -mindepth 1 -maxdepth 1 -type d | head -n1)"
+[[ -n "$src" ]] || { echo "no extracted photos under $work/utk (run scripts/prepare_training_data.sh)" >&2; exit 2; }
 awk -v s="$step" -v r="$rows" 'NR % s == 1 && c < r { print; c++ }' "$work/heldout.txt" \
     | while read -r name; do ls "$src/$name".* ; done > "$tmp/inputs.txt"
 

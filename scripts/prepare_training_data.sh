@@ -36,7 +36,7 @@ if [[ ! -f "$work/utk/.done" ]]; then
     tar xf "$tar_path" -C "$work/utk"
     touch "$work/utk/.done"
 fi
-src="$(find "$work/utk" -mindepth 1 -maxdepth 1 -type d | head -n1)"
+src="$(find "$work/utk/" -mindepth 1 -maxdepth 1 -type d | head -n1)"
 [[ -n "$src" ]] || src="$work/utk"
 n_in=$(find "$src" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) | wc -l)
 echo "      $n_in photos in $src"
