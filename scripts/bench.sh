@@ -23,9 +23,18 @@ compgen -G "$photos_dir/*.jpg" >/dev/null || photos_dir="examples/photos"
 cmake --build build --target aiportrait bench_generator >&2
 # Timings on a busy machine measure the other jobs: LibTorch's OpenMP threads spin-wait for a
 # core that is taken and slow down 10-100x. Say so instead of printing misleading numbers.
-read -r load1 _ < /proc/loadavg
-if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
-  echo "bench: warning: load average $load1 — other work is running; numbers will be low" >&2
+# Busy share of all cores over one second (the load average would still count work that just
+# finished).
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+busy=$(cpu_busy)
+if (( busy > 20 )); then
+  echo "bench: warning: the cores are ${busy}% busy with other work; numbers will be low" >&2
 fi
 
 work="$(mktemp -d /tmp/aiportrait-bench.XXXXXX)"
