@@ -61,13 +61,11 @@ class FaceRecognitionNet(nn.Module):
             return (filt.permute(3, 2, 0, 1) * sw.view(-1, 1, 1, 1)).contiguous(), \
                 w[prefix + "/conv/bias"] * sw + sb
 
-        names = []
-        for name, tensors in [("conv32_down", conv("conv32_down", 3, 32, 7))] + [
+        for name, (weight, bias) in [("conv32_down", conv("conv32_down", 3, 32, 7))] + [
                 (f"{b}_{i}", conv(f"{b}/conv{i}", cin if i == 1 else cout, cout, 3))
                 for b, cin, cout, _ in _BLOCKS for i in (1, 2)]:
-            self.register_buffer(name.replace("/", "_") + "_w", tensors[0])
-            self.register_buffer(name.replace("/", "_") + "_b", tensors[1])
-            names.append(name)
+            self.register_buffer(name + "_w", weight)
+            self.register_buffer(name + "_b", bias)
         self.register_buffer("fc", w["fc"])
         self.register_buffer("mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1))
         self.requires_grad_(False)

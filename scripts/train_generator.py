@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains aiportrait's default generator: a pix2pix-style conditional GAN (U-Net generator +
-PatchGAN discriminator, L1 + least-squares adversarial loss) on UTKFace crops aligned by the
-project's own detector and alignment (scripts/prepare_training_data.sh).
+PatchGAN discriminator, L1 + least-squares adversarial loss, optionally an identity loss through
+the project's yardstick: --identity with --identity-max or --identity-band) on UTKFace crops
+aligned by the project's own detector and alignment (scripts/prepare_training_data.sh).
 
 The generator never sees the face itself at full strength: it sees an *abstraction* of it —
 a strength-dependent blur of the colours (full detail at strength 0, an 8x8 colour map at 1)

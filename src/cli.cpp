@@ -67,9 +67,9 @@ Command parse_command_line(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--json", c.json, "Print one JSON record per input on standard output (NDJSON)");
     app.add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
-    app.add_flag("--skip-existing", c.skip_existing, "Skip inputs whose output and sidecar already exist and parse");
+    app.add_flag("--skip-existing", c.skip_existing, "Skip inputs already done: output and sidecar exist, say ok, and were made with the same model and settings");
     app.add_option("--model", c.model, "TorchScript generator (default: the installed default generator)");
-    app.add_option("--device", c.device, "Where the generator runs")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    app.add_option("--device", c.device, "Where the generator and the identity net run")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     auto* all_flag = app.add_flag("--all-faces", all_faces, "One portrait per face: NAME_face1.png, NAME_face2.png, ...");
     app.add_flag("--paste", paste, "The whole photo with every face replaced")->excludes(all_flag);
     auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced, in [0,1] (default: the model's)")
