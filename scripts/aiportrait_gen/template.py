@@ -22,9 +22,10 @@ FFHQ_TEMPLATE = [[192.98 / 512, 239.95 / 512], [318.90 / 512, 240.19 / 512],
                  [313.09 / 512, 371.15 / 512]]
 
 
-def save_aligner(path: str) -> None:
-    """Writes a pass-through "generator" with TIGHT_TEMPLATE: running the CLI with it yields the
-    aligned crops exactly as the default generator sees them (scripts/prepare_training_data.sh)."""
+def save_aligner(path: str, template=None) -> None:
+    """Writes a pass-through "generator" with `template` (default TIGHT_TEMPLATE): running the
+    CLI with it yields the aligned crops exactly as the default generator sees them
+    (scripts/prepare_training_data.sh, the evaluation)."""
     import json
     import os
 
@@ -35,7 +36,7 @@ def save_aligner(path: str) -> None:
             return x
 
     meta = {"format_version": 1, "name": "aiportrait-aligner", "version": "1.0.0",
-            "license": "MIT", "input_size": 256, "template": TIGHT_TEMPLATE, "margin": 0.0,
+            "license": "MIT", "input_size": 256, "template": template or TIGHT_TEMPLATE, "margin": 0.0,
             "accepts_strength": False,
             "description": "returns the aligned crop unchanged; prepares training data"}
     tmp = path + ".tmp"
@@ -48,5 +49,5 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 3 or sys.argv[1] != "aligner":
-        sys.exit("usage: portrait_template.py aligner OUT.pt")
+        sys.exit("usage: python3 -m aiportrait_gen.template aligner OUT.pt")
     save_aligner(sys.argv[2])

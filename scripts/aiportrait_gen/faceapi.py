@@ -1,4 +1,4 @@
-"""face-api.js FaceRecognitionNet in PyTorch, for the identity loss of train_generator.py.
+"""face-api.js FaceRecognitionNet in PyTorch, for the identity loss of training (aiportrait_gen.train) and the yardstick.
 
 The same net as src/identity.cpp (the project's identity yardstick), read from the same files:
 @vladmandic/face-api 1.7.15 model/face_recognition_model-weights_manifest.json + .bin (tfjs,
@@ -78,6 +78,10 @@ class FaceRecognitionNet(nn.Module):
 
     def forward(self, rgb255: torch.Tensor) -> torch.Tensor:
         """rgb255: N x 3 x 150 x 150, RGB in [0, 255] -> N x 128 descriptors."""
+        return self.features(rgb255) @ self.fc
+
+    def features(self, rgb255: torch.Tensor) -> torch.Tensor:
+        """The 256-D pooled features (the input of the final layer): what KID is measured on."""
         x = (rgb255 - self.mean) / 255.0
         x = F.max_pool2d(self._conv(x, "conv32_down", 2, False, True), 3, 2)
         for b, _, _, down in _BLOCKS:
@@ -93,7 +97,7 @@ class FaceRecognitionNet(nn.Module):
                 if dc > 0:  # channel-doubling blocks: zero channels on the shortcut
                     shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, dc))
             x = F.relu(out + shortcut)
-        return x.mean((2, 3)) @ self.fc
+        return x.mean((2, 3))
 
 
 def face_crop_box(landmarks, width: int, height: int):
@@ -144,7 +148,7 @@ def check_against_cli(cli: str, model_dir: str, photo_a: str, photo_b: str) -> t
 
     import cv2
 
-    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     landmarks = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, photo in enumerate((photo_a, photo_b)):
@@ -168,7 +172,7 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 5:
-        sys.exit("usage: faceapi_identity.py CLI FACE_API_DIR PHOTO_A PHOTO_B  "
+        sys.exit("usage: python3 -m aiportrait_gen.faceapi CLI FACE_API_DIR PHOTO_A PHOTO_B  "
                  "(prints this port's distance and the CLI's)")
     torch.set_num_threads(1)
     ours, theirs = check_against_cli(*sys.argv[1:])

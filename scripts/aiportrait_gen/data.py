@@ -1,0 +1,47 @@
+"""Training data of the default generator: the 256-px crops that scripts/prepare_training_data.sh
+aligned with the CLI itself (so training crops are inference crops), packed as aligned256.npy with
+names.txt and the held-out split heldout.txt."""
+import json
+import os
+
+import numpy as np
+import torch
+
+
+def load(work: str):
+    """(train uint8 N x 256 x 256 x 3 RGB, held-out array, held-out names, template or None)."""
+    names = [l.strip() for l in open(os.path.join(work, "names.txt")) if l.strip()]
+    held = set(l.strip() for l in open(os.path.join(work, "heldout.txt")) if l.strip())
+    data = np.load(os.path.join(work, "aligned256.npy"))
+    if data.shape[0] != len(names):
+        raise ValueError(f"{work}: aligned256.npy has {data.shape[0]} faces, names.txt {len(names)}")
+    is_held = np.array([n in held for n in names])
+    template_path = os.path.join(work, "template.json")
+    template = json.load(open(template_path)) if os.path.exists(template_path) else None
+    return data[~is_held], data[is_held], [n for n in names if n in held], template
+
+
+def to_tensor(batch: np.ndarray, device) -> torch.Tensor:
+    """uint8 N x H x W x 3 -> float N x 3 x H x W in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(batch)).to(device)
+    return t.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(t: torch.Tensor) -> np.ndarray:
+    """float N x 3 x H x W in [-1, 1] -> uint8 N x H x W x 3 (rounded, as the CLI stores it)."""
+    return ((t.clamp(-1, 1) + 1.0) * 127.5 + 0.5).floor().clamp(0, 255).byte() \
+        .permute(0, 2, 3, 1).cpu().numpy()
+
+
+def sample_strength(n: int, gen: torch.Generator) -> torch.Tensor:
+    """10% at 0, 20% at 1, the rest uniform: the ends are where the dial must behave."""
+    u = torch.rand(n, generator=gen)
+    s = torch.rand(n, generator=gen)
+    s = torch.where(u < 0.10, torch.zeros_like(s), s)
+    return torch.where(u > 0.80, torch.ones_like(s), s)
+
+
+def save_atomic(obj, path: str) -> None:
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)

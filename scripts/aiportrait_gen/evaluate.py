@@ -1,0 +1,200 @@
+"""Evaluates a TorchScript generator with the yardstick (aiportrait_gen.yardstick) and both
+identity nets, at strengths 0, 0.25, 0.5, 0.75, the model's default and 1, beside Gaussian-blur
+anchors of the originals, and checks the issue's targets.
+
+    /usr/bin/python3 scripts/eval_generator.py [MODEL] [--set heldout|photos] [--n 500]
+
+Faces: `heldout` = the first N held-out faces of the training split (WORK/aligned256.npy from
+scripts/prepare_training_data.sh); `photos` = the main face of every photo in
+../shared/eval/faces, aligned by the CLI with the model's own template. Identity: face-api
+distance (the CLI's yardstick net; crop from the template's points) and FaceRes cosine distance
+(an independent net the generator never trains against; skipped with a message when
+weights/eval/faceres is absent: scripts/fetch_models.sh --eval). KID is on face-api's 256-D
+pooled features. Prints a table and writes it as JSON (--out).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import cv2
+import numpy as np
+import torch
+
+from . import data as D
+from . import yardstick as Y
+from .losses import IdentityLoss
+from .template import TIGHT_TEMPLATE
+
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+FACEAPI_BAND, FACERES_BAND = (0.40, 0.60), (0.20, 0.38)
+
+
+def model_metadata(path: str) -> dict:
+    extra = {"aiportrait.json": ""}
+    torch.jit.load(path, map_location="cpu", _extra_files=extra)
+    return json.loads(extra["aiportrait.json"])
+
+
+def eval_photo_crops(template, faces_dir: str, cli: str, threads: int) -> np.ndarray:
+    """Main face of each photo, aligned by the CLI with a pass-through model of `template`."""
+    from .template import save_aligner
+    with tempfile.TemporaryDirectory() as tmp:
+        aligner = os.path.join(tmp, "aligner.pt")
+        save_aligner(aligner, template)
+        out = os.path.join(tmp, "aligned")
+        rc = subprocess.call([cli, faces_dir, "-o", out, "--model", aligner, "--no-identity",
+                              "-q", "--threads", str(threads), "--format", "png"])
+        if rc not in (0, 1):
+            sys.exit(f"{cli} failed with exit status {rc}")
+        names = sorted(f for f in os.listdir(out) if f.endswith(".png"))
+        return np.stack([cv2.imread(os.path.join(out, f))[:, :, ::-1] for f in names])
+
+
+def run_model(model, crops: np.ndarray, strength: float, batch: int = 16) -> np.ndarray:
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(crops), batch):
+            x = D.to_tensor(crops[i:i + batch], "cpu")
+            outs.append(D.to_uint8(model(x, torch.full((x.shape[0],), strength))))
+    return np.concatenate(outs)
+
+
+class Judges:
+    """The identity nets, run once per image set: face-api descriptors + pooled features, and
+    FaceRes descriptors when its weights are there."""
+
+    def __init__(self, template, faceres_dir: str):
+        self.faceapi = IdentityLoss(os.path.join(REPO, "weights", "face-api"), template, 256).eval()
+        self.faceres = None
+        if os.path.exists(os.path.join(faceres_dir, "faceres.json")):
+            from .faceres import FaceRes
+            self.faceres = FaceRes(faceres_dir).eval()
+        else:
+            print(f"FaceRes skipped: {faceres_dir} is absent (scripts/fetch_models.sh --eval)",
+                  file=sys.stderr)
+
+    def __call__(self, crops: np.ndarray) -> dict:
+        out = {"desc": [], "feat": [], "res": []}
+        with torch.no_grad():
+            for i in range(0, len(crops), 16):
+                inp = self.faceapi.net_input(D.to_tensor(crops[i:i + 16], "cpu"))
+                feat = self.faceapi.net.features(inp)
+                out["feat"].append(feat)
+                out["desc"].append(feat @ self.faceapi.net.fc)
+                if self.faceres is not None:
+                    from .faceres import crop_from_aligned
+                    res_in = torch.cat([crop_from_aligned(c) for c in crops[i:i + 16]])
+                    out["res"].append(self.faceres(res_in))
+        return {k: torch.cat(v) if v else None for k, v in out.items()}
+
+
+def share(values, band) -> float:
+    return sum(band[0] <= v < band[1] for v in values) / len(values)
+
+
+def row(name, originals, portraits, ref, judged) -> dict:
+    sig = [Y.blur_equivalent(o, p) for o, p in zip(originals, portraits)]
+    s_hf, s_coh = [s[0] for s in sig], [s[1] for s in sig]
+    fa = (judged["desc"] - ref["desc"]).norm(dim=1).tolist()
+    r = {"name": name, "faces": len(originals),
+         "sigma_hf": statistics.median(s_hf), "sigma_coh": statistics.median(s_coh),
+         "sharp": sum(a <= Y.SHARP_SIGMA and b <= Y.SHARP_SIGMA for a, b in zip(s_hf, s_coh))
+         / len(sig),
+         "kid_e3": 1e3 * Y.split_kid(ref["feat"].numpy(), judged["feat"].numpy()),
+         "faceapi_median": statistics.median(fa), "faceapi_band": share(fa, FACEAPI_BAND)}
+    if judged["res"] is not None:
+        from .faceres import cosine_distance
+        fr = cosine_distance(judged["res"], ref["res"]).tolist()
+        r.update(faceres_median=statistics.median(fr), faceres_band=share(fr, FACERES_BAND))
+    return r
+
+
+def print_table(rows) -> None:
+    print(f"{'':>12} {'faces':>5} {'sig_hf':>6} {'sig_coh':>7} {'sharp':>6} {'KIDe3':>6} "
+          f"{'fa_med':>6} {'fa_band':>7} {'fr_med':>6} {'fr_band':>7}")
+    for r in rows:
+        fr = (f"{r['faceres_median']:6.3f} {100 * r['faceres_band']:6.1f}%"
+              if "faceres_median" in r else f"{'-':>6} {'-':>7}")
+        print(f"{r['name']:>12} {r['faces']:5d} {r['sigma_hf']:6.2f} {r['sigma_coh']:7.2f} "
+              f"{100 * r['sharp']:5.1f}% {r['kid_e3']:6.1f} {r['faceapi_median']:6.3f} "
+              f"{100 * r['faceapi_band']:6.1f}% {fr}")
+
+
+def check_targets(rows, default_name) -> list:
+    by = {r["name"]: r for r in rows}
+    d = by[default_name]
+    dial = [by[f"s={s}"]["faceapi_median"] for s in ("0", "0.25", "0.5", "0.75", "1")]
+    checks = [
+        ("sharp: >= 80% of faces at the default", d["sharp"] >= 0.80),
+        ("median blur-equivalent sigma <= 1.5 px (both measures)",
+         max(d["sigma_hf"], d["sigma_coh"]) <= 1.5),
+        ("KID <= 25e-3 at the default", d["kid_e3"] <= 25),
+        ("face-api: >= 80% in [0.40, 0.60) at the default", d["faceapi_band"] >= 0.80),
+        ("face-api medians rise over 0 .. 1, < 0.05 at 0, >= 0.45 at 1",
+         all(a < b for a, b in zip(dial, dial[1:])) and dial[0] < 0.05 and dial[-1] >= 0.45)]
+    if "faceres_median" in d:
+        fr = [by[f"s={s}"]["faceres_median"] for s in ("0", "0.25", "0.5", "0.75", "1")]
+        checks += [("FaceRes: >= 70% in [0.20, 0.38) at the default", d["faceres_band"] >= 0.70),
+                   ("FaceRes medians rise with strength", all(a < b for a, b in zip(fr, fr[1:])))]
+    return checks
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model", nargs="?",
+                    default=os.path.join(REPO, "weights", "generator", "aiportrait-default.pt"))
+    ap.add_argument("--set", choices=("heldout", "photos"), default="heldout")
+    ap.add_argument("--n", type=int, default=500, help="held-out faces (0 = all)")
+    ap.add_argument("--work", default=os.environ.get(
+        "AIPORTRAIT_TRAIN_DIR", os.path.join(REPO, "..", "aiportrait-train")))
+    ap.add_argument("--faces", default=os.path.join(REPO, "..", "shared", "eval", "faces"))
+    ap.add_argument("--faceres", default=os.path.join(REPO, "weights", "eval", "faceres"))
+    ap.add_argument("--cli", default=os.path.join(REPO, "build", "aiportrait"))
+    ap.add_argument("--strengths", default="0,0.25,0.5,0.75,1", help="besides the default")
+    ap.add_argument("--anchors", default="1.5,2.5,6", help="Gaussian blurs of the originals")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", help="write the rows and checks as JSON here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    meta = model_metadata(args.model)
+    template = meta.get("template", TIGHT_TEMPLATE)
+    if args.set == "heldout":
+        _, crops, _, _ = D.load(args.work)
+        crops = crops[:args.n] if args.n > 0 else crops
+    else:
+        crops = eval_photo_crops(template, args.faces, args.cli, args.threads)
+    model = torch.jit.load(args.model, map_location="cpu").eval()
+    judges = Judges(template, args.faceres)
+    ref = judges(crops)
+    default = float(meta.get("default_strength", 1.0))
+    print(f"{args.model}: {meta.get('name')} {meta.get('version')}, default strength {default}; "
+          f"{len(crops)} {args.set} faces", file=sys.stderr)
+
+    rows = []
+    strengths = [float(s) for s in args.strengths.split(",")]
+    for s in sorted(set(strengths + [default])):
+        names = [f"s={s:g}"] + (["default"] if s == default else [])
+        out = run_model(model, crops, s)
+        r = row(names[0], crops, out, ref, judges(out))
+        rows.append(r)
+        if len(names) == 2:
+            rows.append(dict(r, name=f"default {s:g}"))
+    for sigma in (float(a) for a in args.anchors.split(",") if a):
+        blurred = np.stack([np.clip(Y.blur(c.astype(np.float64), sigma) + 0.5, 0, 255)
+                            .astype(np.uint8) for c in crops])
+        rows.append(row(f"blur {sigma:g}", crops, blurred, ref, judges(blurred)))
+    print_table(rows)
+    checks = check_targets(rows, f"default {default:g}")
+    for text, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+    if args.out:
+        with open(args.out + ".tmp", "w") as f:
+            json.dump({"model": meta, "set": args.set, "rows": rows,
+                       "checks": [{"target": t, "pass": ok} for t, ok in checks]}, f, indent=2)
+        os.replace(args.out + ".tmp", args.out)
+    return 0 if all(ok for _, ok in checks) else 1

@@ -1,0 +1,117 @@
+"""Discriminators and losses of the generator's training (aiportrait_gen.train).
+
+Why this balance (weights/README.md has the measurements): a full-resolution L1 against a target
+that the abstraction does not determine pulls the output to the average face, i.e. blur. So the
+pixel losses only hold colour and layout (L1 on 16-px pools, plus a full-resolution L1 that fades
+out as strength rises), and detail is left to two discriminators with feature matching
+(pix2pixHD): a conditional PatchGAN at 128 px for the face's structure and a small one at 256 px
+for the texture of the top octave. Identity is steered by the face-api band loss.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: 4x4 stride-2 convs, then 3x3 convs, one least-squares logit per patch.
+    `forward` returns the LeakyReLU activations (for feature matching) and the logits."""
+
+    def __init__(self, cin: int, ch: int, downs: int, convs: int):
+        super().__init__()
+        layers, c = [], cin
+        for i in range(downs):
+            cout = ch * (2 ** i)
+            layers.append(nn.Sequential(
+                nn.Conv2d(c, cout, 4, 2, 1),
+                nn.GroupNorm(8, cout) if i > 0 else nn.Identity(),
+                nn.LeakyReLU(0.2, inplace=True)))
+            c = cout
+        for _ in range(convs):
+            layers.append(nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.GroupNorm(8, c),
+                                        nn.LeakyReLU(0.2, inplace=True)))
+        self.layers = nn.ModuleList(layers)
+        self.head = nn.Conv2d(c, 1, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor):
+        feats = []
+        for layer in self.layers:
+            x = layer(x)
+            feats.append(x)
+        return feats, self.head(x)
+
+
+def structure_discriminator() -> PatchDiscriminator:
+    """At 128 px on (abstraction, image): ~34-px receptive field, the 0.2 architecture."""
+    return PatchDiscriminator(5 + 3, 48, downs=3, convs=1)
+
+
+def texture_discriminator() -> PatchDiscriminator:
+    """At 256 px on image crops: ~22-px receptive field, judges the top octave."""
+    return PatchDiscriminator(3, 32, downs=2, convs=1)
+
+
+def d_loss(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    _, lr = d(real)
+    _, lf = d(fake.detach())
+    return 0.5 * ((lr - 1) ** 2).mean() + 0.5 * (lf ** 2).mean()
+
+
+def g_losses(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor):
+    """(least-squares adversarial loss, feature matching: mean L1 over the layers' activations)."""
+    with torch.no_grad():
+        fr, _ = d(real)
+    ff, lf = d(fake)
+    fm = sum((a - b).abs().mean() for a, b in zip(ff, fr)) / len(ff)
+    return ((lf - 1) ** 2).mean(), fm
+
+
+def random_crop_pair(a: torch.Tensor, b: torch.Tensor, size: int, gen: torch.Generator):
+    """The same random size x size window of two N x C x H x W batches (one per batch)."""
+    h, w = a.shape[2], a.shape[3]
+    y = int(torch.randint(0, h - size + 1, (1,), generator=gen))
+    x = int(torch.randint(0, w - size + 1, (1,), generator=gen))
+    return a[:, :, y:y + size, x:x + size], b[:, :, y:y + size, x:x + size]
+
+
+def lowpass_l1(fake: torch.Tensor, real: torch.Tensor, cell: int) -> torch.Tensor:
+    """Per-face L1 between cell x cell averages: colour and layout, no detail."""
+    return (F.avg_pool2d(fake, cell) - F.avg_pool2d(real, cell)).abs().mean((1, 2, 3))
+
+
+class IdentityLoss(nn.Module):
+    """face-api.js descriptor distance (the project's identity yardstick) between re-created and
+    real faces, on the crop face-api's alignDlib takes from the template's points (for the tight
+    template: nearly the whole crop)."""
+
+    def __init__(self, face_api_dir: str, template, size: int):
+        super().__init__()
+        from .faceapi import FaceRecognitionNet, INPUT_SIZE, face_crop_box
+        points = [[x * size, y * size] for x, y in template]
+        self.box = face_crop_box(points, size, size)
+        self.net = FaceRecognitionNet(face_api_dir).eval()
+        self.input_size = INPUT_SIZE
+
+    def net_input(self, x: torch.Tensor) -> torch.Tensor:
+        """N x 3 x S x S in [-1, 1] -> face-api's 150-px input (RGB, 0-255)."""
+        bx, by, bw, bh = self.box
+        face = x[:, :, by:by + bh, bx:bx + bw]
+        n = max(bw, bh)  # zero-pad to a square like face-api: the larger half after the face
+        ph, pw = n - bh, n - bw
+        face = F.pad(face * 127.5 + 127.5, (pw - (pw + 1) // 2, (pw + 1) // 2,
+                                             ph - (ph + 1) // 2, (ph + 1) // 2))
+        return F.interpolate(face, size=(self.input_size, self.input_size), mode="bilinear",
+                             align_corners=False)
+
+    def descriptors(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.net_input(x))
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.descriptors(real)
+        return (self.descriptors(fake) - target).norm(dim=1)
+
+
+def band_loss(dist: torch.Tensor, s: torch.Tensor, slope: float, tol: float) -> torch.Tensor:
+    """Pulls the distance at strength s >= 0.25 into slope * s +- tol: the dial itself is
+    trained (below 0.25 the exported module blends back to the input anyway)."""
+    return (((dist - slope * s).abs() - tol).clamp(min=0) * (s >= 0.25)).mean()

@@ -1,0 +1,243 @@
+"""Trains aiportrait's default generator (model.Portrait) on the aligned UTKFace crops.
+
+    AIPORTRAIT_TRAIN_DIR=WORK nohup nice -n 10 /usr/bin/python3 scripts/train_generator.py \
+        --threads 1 --init weights/generator/aiportrait-default.pt > WORK/train.out 2>&1 &
+    ... later, or in a new session on the same machine:
+    ... scripts/train_generator.py --threads 1 --resume
+
+`--init` takes a checkpoint or an exported TorchScript generator (the committed default), so a
+fresh machine continues from what is in git. Checkpoints: WORK/ckpt/last.pt every --ckpt-minutes
+(atomic) and WORK/ckpt/step_NNNNNNN.pt every --keep-minutes; losses in WORK/train.log; a sample
+grid of held-out faces in WORK/samples/last.png. The weights are averaged (EMA) for export.
+Losses and why: aiportrait_gen.losses.
+"""
+import argparse
+import copy
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from .losses import (IdentityLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
+                     structure_discriminator, texture_discriminator)
+from .model import EDGE_LEVELS, Portrait, load_portrait_weights
+from .template import TIGHT_TEMPLATE
+
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", default=os.environ.get(
+        "AIPORTRAIT_TRAIN_DIR", os.path.join(REPO, "..", "aiportrait-train")))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr-g", type=float, default=1e-4)
+    ap.add_argument("--lr-d", type=float, default=2e-4)
+    ap.add_argument("--ema", type=float, default=0.999, help="decay of the exported weights' EMA")
+    ap.add_argument("--lowpass-l1", type=float, default=10.0,
+                    help="L1 on --lowpass-cell averages (colour, layout), x (1 - 0.7 s)")
+    ap.add_argument("--lowpass-cell", type=int, default=16)
+    ap.add_argument("--full-l1", type=float, default=20.0,
+                    help="full-resolution L1, x (1 - s)^2: fidelity at low strength only")
+    ap.add_argument("--edge-l1", type=float, default=5.0,
+                    help="L1 between Sobel edge maps at 128 px, x (1 - 0.7 s)")
+    ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
+    ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
+    ap.add_argument("--identity", type=float, default=20.0, help="identity band weight (0 = off)")
+    ap.add_argument("--identity-band", type=float, default=0.62,
+                    help="face-api distance at strength s is pulled into BAND * s +- TOL")
+    ap.add_argument("--identity-tol", type=float, default=0.05)
+    ap.add_argument("--edge-levels", type=int, default=EDGE_LEVELS)
+    ap.add_argument("--face-api", default=os.path.join(REPO, "weights", "face-api"))
+    ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
+    ap.add_argument("--init", default=None,
+                    help="start from these weights: a checkpoint or an exported generator")
+    ap.add_argument("--steps", type=int, default=10 ** 9, help="stop after this many steps of this run")
+    ap.add_argument("--hours", type=float, default=1e9, help="stop after this much wall time")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--keep-minutes", type=float, default=30.0)
+    ap.add_argument("--log-every", type=int, default=50)
+    return ap.parse_args(argv)
+
+
+def init_counters(path: str) -> dict:
+    """step / images / seconds of the run that made `path`, so the model card reports the whole
+    lineage: from a checkpoint, or from an export's aiportrait.json."""
+    try:
+        extra = {"aiportrait.json": ""}
+        torch.jit.load(path, map_location="cpu", _extra_files=extra)
+        t = json.loads(extra["aiportrait.json"]).get("training", {})
+        return {"step": t.get("step", 0), "images": t.get("images", 0),
+                "train_seconds": t.get("hours", 0.0) * 3600}
+    except RuntimeError:
+        ck = torch.load(path, map_location="cpu")
+        return {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
+
+
+def write_samples(G, held: np.ndarray, path: str, device) -> None:
+    """Grid: columns = 6 held-out faces; rows = input, then strengths 0.5, 0.75, 0.9, 1."""
+    import cv2
+    with torch.no_grad():
+        x = D.to_tensor(held[:6], device)
+        rows = [x] + [G(x, torch.full((x.shape[0],), s, device=device))
+                      for s in (0.5, 0.75, 0.9, 1.0)]
+    grid = np.concatenate([np.concatenate(list(D.to_uint8(r)), axis=1) for r in rows], axis=0)
+    cv2.imwrite(path, grid[:, :, ::-1])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    ckdir = os.path.join(args.work, "ckpt")
+    os.makedirs(ckdir, exist_ok=True)
+    os.makedirs(os.path.join(args.work, "samples"), exist_ok=True)
+    logf = open(os.path.join(args.work, "train.log"), "a")
+
+    def log(msg):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    torch.manual_seed(args.seed)
+    train, held, _, template = D.load(args.work)
+    template = template or TIGHT_TEMPLATE
+    log(f"data: {len(train)} training faces, {len(held)} held out; device {device}, "
+        f"threads {args.threads}, batch {args.batch}; args {vars(args)}")
+
+    G = Portrait(args.edge_levels).to(device)
+    Ds, Dt = structure_discriminator().to(device), texture_discriminator().to(device)
+    counters = {"step": 0, "images": 0, "train_seconds": 0.0}
+    gen = torch.Generator().manual_seed(args.seed)
+    last = os.path.join(ckdir, "last.pt")
+    ck = None
+    if args.resume and os.path.exists(last):
+        ck = torch.load(last, map_location=device)
+        G.load_state_dict(ck["G"])
+        Ds.load_state_dict(ck["Ds"])
+        Dt.load_state_dict(ck["Dt"])
+        counters = {k: ck[k] for k in counters}
+        gen.set_state(ck["gen_state"])
+        torch.set_rng_state(ck["torch_rng"])
+        log(f"resumed from {last}: {counters}")
+    elif args.init:
+        log(f"initialised from {args.init}: {load_portrait_weights(G, args.init)}; "
+            f"fresh discriminators; {init_counters(args.init)}")
+        counters = init_counters(args.init)
+    elif args.resume:
+        log("no checkpoint to resume from; starting fresh")
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    if ck is not None and "G_ema" in ck:
+        G_ema.load_state_dict(ck["G_ema"])
+    optG = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(list(Ds.parameters()) + list(Dt.parameters()), lr=args.lr_d,
+                            betas=(0.5, 0.999))
+    if ck is not None:
+        optG.load_state_dict(ck["optG"])
+        optD.load_state_dict(ck["optD"])
+    identity = IdentityLoss(args.face_api, template, 128).to(device) if args.identity > 0 else None
+    log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
+
+    def checkpoint(keep: bool):
+        state = {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "Ds": Ds.state_dict(),
+                 "Dt": Dt.state_dict(), "optG": optG.state_dict(), "optD": optD.state_dict(),
+                 **counters, "gen_state": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                 "args": vars(args), "template": template}
+        D.save_atomic(state, last)
+        if keep:
+            D.save_atomic({"G_ema": G_ema.state_dict(), **counters, "args": vars(args),
+                           "template": template},
+                          os.path.join(ckdir, f"step_{counters['step']:07d}.pt"))
+        write_samples(G_ema, held, os.path.join(args.work, "samples", "last.png"), device)
+        log(f"checkpoint at {counters}" + (" [kept]" if keep else ""))
+
+    stop = False
+
+    def handle_term(signum, frame):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, handle_term)
+    signal.signal(signal.SIGINT, handle_term)
+    n, t_start, first_step = len(train), time.time(), counters["step"]
+    t_ck = t_keep = time.time()
+    sums, luma = {}, G.g.abstraction.luma
+    edges = G.g.abstraction.edges
+    while not stop and counters["step"] - first_step < args.steps and time.time() - t_start < args.hours * 3600:
+        t0 = time.time()
+        epoch, pos = divmod(counters["images"], n)  # seeded permutation per epoch
+        perm = np.random.default_rng(args.seed + epoch).permutation(n)
+        idx = np.sort(perm[pos:pos + args.batch])
+        real = D.to_tensor(train[idx], device)
+        flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1).to(device)
+        real = torch.where(flip, real.flip(3), real)
+        s = D.sample_strength(len(idx), gen).to(device)
+
+        fake = G.generate(real, s)
+        real128, fake128 = F.avg_pool2d(real, 2), F.avg_pool2d(fake, 2)
+        with torch.no_grad():
+            cond = G.g.abstraction(real128, s)
+        crop_r, crop_f = random_crop_pair(real, fake, 128, gen)
+
+        optD.zero_grad(set_to_none=True)
+        lossD_s = d_loss(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
+        lossD_t = d_loss(Dt, crop_r, crop_f)
+        (lossD_s + lossD_t).backward()
+        optD.step()
+
+        optG.zero_grad(set_to_none=True)
+        w = 1.0 - 0.7 * s
+        l_low = (lowpass_l1(fake, real, args.lowpass_cell) * w).mean()
+        l_full = ((fake - real).abs().mean((1, 2, 3)) * (1.0 - s) ** 2).mean()
+        ef = edges((fake128 * luma).sum(1, keepdim=True))
+        er = edges((real128 * luma).sum(1, keepdim=True))
+        l_edge = ((ef - er).abs().mean((1, 2, 3)) * w).mean()
+        adv_s, fm_s = g_losses(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
+        adv_t, fm_t = g_losses(Dt, crop_r, crop_f)
+        if identity is not None:
+            dist = identity(fake128, real128)
+            l_id = band_loss(dist, s, args.identity_band, args.identity_tol)
+        else:
+            dist = l_id = torch.zeros((), device=device)
+        lossG = (args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
+                 + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id)
+        lossG.backward()
+        optG.step()
+        with torch.no_grad():
+            for pe, p in zip(G_ema.parameters(), G.parameters()):
+                pe.mul_(args.ema).add_(p.detach(), alpha=1.0 - args.ema)
+
+        counters["step"] += 1
+        counters["images"] += len(idx)
+        counters["train_seconds"] += time.time() - t0
+        for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("adv_s", adv_s),
+                     ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
+                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean())):
+            sums[k] = sums.get(k, 0.0) + float(v)
+        if counters["step"] % args.log_every == 0:
+            avg = " ".join(f"{k} {v / args.log_every:.4f}" for k, v in sums.items())
+            rate = (counters["step"] - first_step) * args.batch / (time.time() - t_start) * 3600
+            log(f"step {counters['step']} images {counters['images']} "
+                f"epoch {counters['images'] / n:.2f} {avg} ({rate:.0f} img/h this run)")
+            sums = {}
+        now = time.time()
+        if now - t_ck >= args.ckpt_minutes * 60:
+            keep = now - t_keep >= args.keep_minutes * 60
+            checkpoint(keep)
+            t_ck = now
+            t_keep = now if keep else t_keep
+    checkpoint(True)
+    log("stopped")
+
+
+if __name__ == "__main__":
+    main()
