@@ -5,11 +5,34 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iostream>
 #include <sstream>
 
 namespace aiportrait {
 namespace {
+
+// A number within an interval whose open or closed ends the help text shows as they are; NaN
+// and infinities fail every such check (CLI11's Range lets NaN through, since every comparison
+// with it is false).
+CLI::Validator interval(double lo, bool lo_open, double hi, bool hi_open) {
+    const std::string text = fmt::format("{}{}, {}{}", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    return CLI::Validator(
+        [=](std::string& value) -> std::string {
+            double v = 0;
+            std::size_t used = 0;
+            try {
+                v = std::stod(value, &used);
+            } catch (const std::exception&) {
+                return fmt::format("'{}' is not a number", value);
+            }
+            if (used != value.size() || !std::isfinite(v)) return fmt::format("'{}' is not a finite number", value);
+            if ((lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
+                return fmt::format("{} is not in {}", value, text);
+            return "";
+        },
+        "in " + text);
+}
 
 // Options shared by the main command and `identity`: where models come from and how to detect.
 void add_model_options(CLI::App& app, Config& c, std::string& detector) {
@@ -18,8 +41,8 @@ void add_model_options(CLI::App& app, Config& c, std::string& detector) {
     app.add_option("--detector", detector, "Face detector: auto (YuNet if installed, else BlazeFace), yunet, blazeface")
         ->check(CLI::IsMember({"auto", "yunet", "blazeface"}))
         ->capture_default_str();
-    app.add_option("--detect-threshold", c.detect_threshold, "Minimum detector score, in (0,1)")
-        ->check(CLI::Range(0.0, 1.0))
+    app.add_option("--detect-threshold", c.detect_threshold, "Minimum detector score")
+        ->check(interval(0, true, 1, true))
         ->capture_default_str();
     app.add_option("--detect-max-side", c.detect_max_side,
                    "Detect on a copy downscaled to this longer side (0 = full size)")
@@ -52,7 +75,8 @@ Command parse_command_line(int argc, char** argv) {
         "  aiportrait photos/ -o portraits/               mirror a folder tree\n"
         "  cat photo.jpg | aiportrait - -o - > out.png    pipe bytes through\n"
         "  aiportrait identity a.jpg b.jpg                identity distance of two photos\n"
-        "Exit codes: 0 every input made a portrait, 1 some inputs failed, 2 usage/model error.");
+        "Exit codes: 0 every input made a portrait, 1 some inputs failed, 2 usage/model error,\n"
+        "            130/143 stopped by SIGINT/SIGTERM.");
 
     std::string detector = "auto";
     bool all_faces = false, paste = false, no_identity = false;
@@ -61,6 +85,7 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("inputs", c.inputs, "Photos, folders (recursed, sorted) or - for standard input");
     app.add_option("-o,--output", c.output, "Output image, output folder, or - for PNG on standard output");
     app.add_option("--files-from", c.files_from, "Read input paths, one per line, from FILE (- = standard input)");
+    app.add_flag("-0,--null", c.null_separated, "--files-from paths end with a NUL byte, not a newline (find -print0)");
     app.add_option("--sidecar", c.sidecar, "Sidecar path for a single input (default: output with .json)");
     app.add_option("--format", c.format, "Image format of outputs written into a folder")
         ->check(CLI::IsMember({"png", "jpg", "webp"}))
@@ -72,15 +97,15 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("--device", c.device, "Where the generator and the identity net run")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     auto* all_flag = app.add_flag("--all-faces", all_faces, "One portrait per face: NAME_face1.png, NAME_face2.png, ...");
     app.add_flag("--paste", paste, "The whole photo with every face replaced")->excludes(all_flag);
-    auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced, in [0,1] (default: the model's)")
-                             ->check(CLI::Range(0.0, 1.0));
+    auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced (default: the model's)")
+                             ->check(interval(0, false, 1, false));
     app.add_option("--target-identity", target_identity,
                    "Search each face's strength so its identity distance lands near D (0.6 = same-person limit)")
-        ->check(CLI::Range(0.0, 2.0))
+        ->check(interval(0, true, 2, true))
         ->excludes(strength_opt);
     app.add_flag("--no-identity", no_identity, "Skip the identity distance per face");
-    app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval, in (0,1]")
-        ->check(CLI::Range(0.001, 1.0))
+    app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval")
+        ->check(interval(0, true, 1, false))
         ->capture_default_str();
     app.add_option("--batch", c.batch,
                    "Faces per generator forward, gathered across inputs (default: 4 on cpu, 16 on cuda)")
@@ -101,6 +126,10 @@ Command parse_command_line(int argc, char** argv) {
     identity_cmd->add_option("photos", cmd.photos, "Two photos")->required()->expected(2);
     add_model_options(*identity_cmd, c, detector);
 
+    // Every usage error reads like the tool's other errors: "aiportrait: error: ...".
+    app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+        return "aiportrait: error: " + CLI::FailureMessage::simple(failed, e);
+    });
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -111,8 +140,8 @@ Command parse_command_line(int argc, char** argv) {
     }
     c.detector = detector_from(detector);
     c.kind = paste ? OutputKind::paste : all_faces ? OutputKind::all_faces : OutputKind::portrait;
-    if (strength >= 0) c.strength = strength;
-    if (target_identity >= 0) c.target_identity = target_identity;
+    if (strength_opt->count()) c.strength = strength;
+    if (app.get_option("--target-identity")->count()) c.target_identity = target_identity;
     c.identity = !no_identity;
     if (!shard.empty()) {
         char slash = 0;

@@ -2,12 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace aiportrait {
 
 void validate(const Config& c) {
     auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
+    // NaN passes every range comparison below (each is false), so finiteness is checked first.
+    for (const auto& [name, value] : {std::pair{"--detect-threshold", c.detect_threshold},
+                                      std::pair{"--feather", c.feather},
+                                      std::pair{"--strength", c.strength.value_or(0.5)},
+                                      std::pair{"--target-identity", c.target_identity.value_or(0.5)}})
+        if (!std::isfinite(value)) fail(fmt::format("{}: must be a finite number", name));
     if (c.output.empty()) fail("-o/--output is required (a file, a folder, or - for standard output)");
     if (c.format != "png" && c.format != "jpg" && c.format != "webp")
         fail(fmt::format("--format: '{}' is not png, jpg or webp", c.format));
@@ -16,7 +24,7 @@ void validate(const Config& c) {
     if (c.batch < 0 || c.batch > 256) fail("--batch: must be in 1..256 (0 = automatic)");
     if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
         fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
-    if (c.detect_threshold <= 0.f || c.detect_threshold >= 1.f) fail("--detect-threshold: must be in (0, 1)");
+    if (c.detect_threshold <= 0 || c.detect_threshold >= 1) fail("--detect-threshold: must be in (0, 1)");
     if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < 64))
         fail("--detect-max-side: must be 0 (full size) or at least 64");
     if (c.strength && (*c.strength < 0 || *c.strength > 1)) fail("--strength: must be in [0, 1]");

@@ -160,6 +160,12 @@ std::uint64_t max_file_bytes(long long max_pixels) {
     return static_cast<std::uint64_t>(max_pixels) * 16 + (64ull << 20);
 }
 
+namespace {
+std::string unsupported_format_name(const std::vector<std::uint8_t>& b);
+// Enough bytes to recognise every signature peek_header and unsupported_format_name know.
+constexpr std::size_t kSniffBytes = 64;
+}  // namespace
+
 std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_t max_bytes) {
     const bool is_stdin = path == "-";
     const int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -188,8 +194,12 @@ std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_
             if (errno == EINTR) continue;
             fail(fmt::format("read error: {}", std::strerror(errno)));
         }
+        const bool sniff = bytes.size() < kSniffBytes && bytes.size() + static_cast<std::size_t>(n) >= kSniffBytes;
         bytes.insert(bytes.end(), chunk, chunk + n);
-        // Standard input and special files can be endless (/dev/zero): stop at the limit.
+        // Standard input and special files can be endless (/dev/zero): what does not start like
+        // an image is refused at once, and nothing is read past the limit.
+        if (sniff && peek_header(bytes).format == "unknown" && unsupported_format_name(bytes).empty())
+            fail("not an image (unrecognised file signature)");
         if (max_bytes > 0 && bytes.size() > max_bytes) too_big(bytes.size());
     }
     if (!is_stdin) ::close(fd);
@@ -255,24 +265,6 @@ ImageHeader peek_header(const std::vector<std::uint8_t>& b) {
         h.format = "unknown";
     }
     return h;
-}
-
-bool looks_complete(const std::string& path, int width, int height) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return false;
-    const std::streamoff size = in.tellg();
-    std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::streamoff>(size, 64 * 1024)));
-    std::uint8_t tail[12] = {0};
-    if (size < 12 || !in.seekg(0).read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size())) ||
-        !in.seekg(size - 12).read(reinterpret_cast<char*>(tail), 12))
-        return false;
-    const ImageHeader h = peek_header(head);
-    if (h.width != width || h.height != height) return false;
-    static const std::uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-    if (h.format == "png") return std::equal(tail, tail + 12, iend);
-    if (h.format == "jpeg") return tail[10] == 0xFF && tail[11] == 0xD9;
-    if (h.format == "webp") return le32(&head[4]) + 8 == static_cast<std::uint64_t>(size);
-    return false;  // not a format we write
 }
 
 int exif_orientation(const std::vector<std::uint8_t>& bytes) {

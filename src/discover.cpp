@@ -1,5 +1,7 @@
 #include "aiportrait/discover.hpp"
 
+#include "aiportrait/output.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -23,21 +26,36 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::vector<std::string> read_path_list(const std::string& source) {
-    std::vector<std::string> paths;
-    auto read_from = [&](std::istream& in) {
-        std::string line;
-        while (std::getline(in, line)) {
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (!line.empty()) paths.push_back(line);
-        }
-    };
+// The paths of --files-from: one per line (a trailing \r dropped), or NUL-terminated with
+// --null. A NUL byte in a newline list means find -print0 fed it: reading it as one path would
+// pair one person's photo with another's name, so that is a usage error.
+std::vector<std::string> read_path_list(const std::string& source, bool null_separated) {
+    std::string text;
     if (source == "-") {
-        read_from(std::cin);
+        std::ostringstream all;
+        all << std::cin.rdbuf();
+        text = all.str();
     } else {
-        std::ifstream in(source);
+        std::ifstream in(source, std::ios::binary);
         if (!in) throw std::invalid_argument(fmt::format("--files-from: cannot read '{}'", source));
-        read_from(in);
+        std::ostringstream all;
+        all << in.rdbuf();
+        text = all.str();
+    }
+    const char separator = null_separated ? '\0' : '\n';
+    if (!null_separated && text.find('\0') != std::string::npos)
+        throw std::invalid_argument(fmt::format(
+            "--files-from {}: the list holds NUL bytes; use -0/--null for NUL-separated lists (find -print0)",
+            source == "-" ? "-" : "'" + source + "'"));
+    std::vector<std::string> paths;
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+        std::size_t end = text.find(separator, begin);
+        if (end == std::string::npos) end = text.size();
+        std::string path = text.substr(begin, end - begin);
+        if (!null_separated && !path.empty() && path.back() == '\r') path.pop_back();
+        if (!path.empty()) paths.push_back(std::move(path));
+        begin = end + 1;
     }
     return paths;
 }
@@ -47,8 +65,11 @@ std::vector<std::string> read_path_list(const std::string& source) {
 std::string identity_key(const fs::path& p) {
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(p, ec);
-    if (ec) canonical = fs::absolute(p).lexically_normal();
-    return canonical.string();
+    if (ec) canonical = fs::absolute(p);
+    // "out/", "out/." and "a/../out" name the folder "out", as they do to the shell.
+    std::string key = canonical.lexically_normal().string();
+    while (key.size() > 1 && key.back() == '/') key.pop_back();
+    return key;
 }
 
 bool is_inside(const fs::path& child, const fs::path& parent) {
@@ -117,14 +138,30 @@ std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, 
 
 // Output names are assigned over all inputs first (so every shard names files the same way),
 // then each shard keeps its own share.
+// The same input however it was spelled ("faces/a.jpg", "./faces/a.jpg", "/home/me/faces/a.jpg"
+// from /home/me): the lexically normal path relative to the working folder.
+std::string normal_relative(const std::string& input) {
+    std::error_code ec;
+    const fs::path cwd = fs::current_path(ec);
+    const fs::path absolute = fs::absolute(input, ec).lexically_normal();
+    const fs::path rel = cwd.empty() ? absolute : absolute.lexically_relative(cwd);
+    return (rel.empty() ? absolute : rel).generic_string();
+}
+
+// Output names are assigned over all inputs first (so every shard names files the same way),
+// then each shard keeps its own share. Jobs are sharded by their output name under the output
+// folder, which is the same whichever way the input folder was spelled.
 Discovery shard_of(Discovery all, const Config& config) {
     if (config.shard_count <= 1) return all;
     Discovery mine;
     mine.warnings = std::move(all.warnings);
     for (Job& job : all.jobs)
-        if (in_shard(job.input, config.shard_index, config.shard_count)) mine.jobs.push_back(std::move(job));
+        if (in_shard(job.shard_key.empty() ? normal_relative(job.input) : job.shard_key, config.shard_index,
+                     config.shard_count))
+            mine.jobs.push_back(std::move(job));
     for (RejectedInput& r : all.rejected)
-        if (in_shard(r.input, config.shard_index, config.shard_count)) mine.rejected.push_back(std::move(r));
+        if (in_shard(normal_relative(r.input), config.shard_index, config.shard_count))
+            mine.rejected.push_back(std::move(r));
     return mine;
 }
 
@@ -153,7 +190,7 @@ std::string sidecar_path_for(const std::string& output) {
 Discovery discover(const Config& config) {
     std::vector<std::string> inputs = config.inputs;
     if (!config.files_from.empty()) {
-        std::vector<std::string> listed = read_path_list(config.files_from);
+        std::vector<std::string> listed = read_path_list(config.files_from, config.null_separated);
         inputs.insert(inputs.end(), listed.begin(), listed.end());
     }
     if (inputs.empty()) throw std::invalid_argument("no inputs: give photos, folders, '-' or --files-from");
@@ -169,10 +206,20 @@ Discovery discover(const Config& config) {
         std::error_code e;
         return in != "-" && fs::is_directory(in, e);
     });
-    const fs::path out_path(config.output);
+    // "out/", "out/." and "x/.." are folders as the shell reads them; output names keep the
+    // lexically normal spelling ("out/a.png", not "out/./a.png").
+    const fs::path given(config.output);
+    const fs::path out_path = config.output == "-" ? given : given.lexically_normal();
+    const std::string last = given.filename().string();
     const bool output_is_dir = config.output != "-" &&
-                               (fs::is_directory(out_path, ec) || config.output.back() == '/' ||
-                                !has_image_extension(config.output));
+                               (fs::is_directory(out_path, ec) || config.output.back() == '/' || last == "." ||
+                                last == ".." || !given.has_extension());
+    // Decided from the name before any work: a name with another extension is neither an image
+    // we can write nor (silently) a folder.
+    if (config.output != "-" && !output_is_dir && !is_writable_image_path(config.output))
+        throw std::invalid_argument(fmt::format(
+            "-o '{}': outputs are {}; for a folder of that name, end it with '/'", config.output,
+            kWritableImageFormats));
     const bool directory_mode = inputs.size() > 1 || any_dir_input || output_is_dir;
 
     Discovery result;
@@ -201,6 +248,9 @@ Discovery discover(const Config& config) {
     // Gather (input, relative output) pairs in the order given, folders expanded and sorted.
     std::vector<Candidate> candidates;
     std::set<std::string> input_keys;
+    // The same path given twice (or a folder and a file in it) is done once; a link with its
+    // own name is its own input.
+    std::set<fs::path> listed;
     std::map<std::string, int> unreadable;  // extension -> files left out of folder walks
     const std::string extension = "." + config.format;
     for (const std::string& input : inputs) {
@@ -209,14 +259,22 @@ Discovery discover(const Config& config) {
         if (fs::is_directory(st)) {
             const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
             for (const fs::path& file : walk_images(input, exclude, result.rejected, unreadable)) {
+                input_keys.insert(identity_key(file));
+                if (!listed.insert(fs::absolute(file).lexically_normal()).second) {
+                    result.warnings.push_back(fmt::format("{} is listed more than once; doing it once", file.string()));
+                    continue;
+                }
                 fs::path rel = file.lexically_relative(input);
                 candidates.push_back({file.string(), rel.replace_extension(extension)});
-                input_keys.insert(identity_key(file));
             }
         } else if (fs::exists(st)) {
+            input_keys.insert(identity_key(input));
+            if (!listed.insert(fs::absolute(input).lexically_normal()).second) {
+                result.warnings.push_back(fmt::format("{} is listed more than once; doing it once", input));
+                continue;
+            }
             fs::path name = fs::path(input).filename();
             candidates.push_back({input, name.replace_extension(extension)});
-            input_keys.insert(identity_key(input));
         } else {
             result.rejected.push_back({input, e ? e.message() : "no such file or directory"});
         }
@@ -264,7 +322,7 @@ Discovery discover(const Config& config) {
             continue;
         }
         taken[key] = c.input;
-        result.jobs.push_back({c.input, output.string(), sidecar});
+        result.jobs.push_back({c.input, output.string(), sidecar, rel.generic_string()});
     }
     return shard_of(std::move(result), config);
 }

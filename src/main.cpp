@@ -6,6 +6,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <exception>
 
 #include <unistd.h>
@@ -45,7 +47,14 @@ int main(int argc, char** argv) {
     const Command cmd = parse_command_line(argc, argv);
     if (cmd.kind == Command::Kind::exit) return cmd.exit_code;
     const Config& config = cmd.config;
-    Reporter reporter(config.quiet, config.json, isatty(STDERR_FILENO) != 0);
+    // A progress bar only for a person at a terminal that understands its escape codes.
+    const char* term = std::getenv("TERM");
+    const bool progress = isatty(STDERR_FILENO) != 0 && !(term && std::string(term) == "dumb");
+    Reporter reporter(config.quiet, config.json, progress);
+    if (cmd.kind == Command::Kind::run && config.output == "-" && isatty(STDOUT_FILENO)) {
+        reporter.error("", "-o -: standard output is a terminal; redirect it (-o - > portrait.png) or give -o FILE");
+        return 2;
+    }
     try {
         if (cmd.kind == Command::Kind::identity)
             return compare_identity(config, cmd.photos[0], cmd.photos[1], reporter);

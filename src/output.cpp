@@ -63,6 +63,11 @@ std::string temp_name_stem(const std::string& filename, std::size_t room) {
 
 }  // namespace
 
+bool is_writable_image_path(const std::string& path) {
+    const std::string ext = format_of(path);
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".webp";
+}
+
 bool keeps_alpha(const std::string& path_for_format) {
     const std::string ext = format_of(path_for_format);
     return ext == ".png" || ext == ".webp";

@@ -70,17 +70,20 @@ void request_stop(int signal) { g_stop_signal.store(signal); }
 
 int RunSummary::exit_code() const {
     if (signal != 0) return 128 + signal;
-    return (failed > 0 || no_face > 0) ? 1 : 0;
+    return (failed > 0 || no_face > 0 || records_lost) ? 1 : 0;
 }
 
 std::string RunSummary::line() const {
-    const int done = ok + no_face + failed;
-    std::string text = fmt::format("{} input{}: {} ok, {} no face, {} failed", done, done == 1 ? "" : "s", ok,
+    const int inputs = ok + no_face + failed + skipped + not_started;
+    std::string text = fmt::format("{} input{}: {} ok, {} no face, {} failed", inputs, inputs == 1 ? "" : "s", ok,
                                    no_face, failed);
     if (skipped) text += fmt::format(", {} skipped (already done)", skipped);
     if (signal) text += fmt::format(", {} not started (stopped by signal {})", not_started, signal);
+    // The rate of portraits made, over the whole run including model loading; a run that made
+    // none has no rate worth printing.
     text += fmt::format(" in {:.1f} s", seconds);
-    if (seconds > 0 && done > 0) text += fmt::format(" ({:.2f} img/s)", done / seconds);
+    if (seconds > 0 && ok > 0) text += fmt::format(" ({:.2f} portraits/s)", ok / seconds);
+    if (records_lost) text += "; --json records lost (standard output failed)";
     return text;
 }
 
@@ -149,7 +152,8 @@ void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const
     }
 }
 
-Pipeline::Pipeline(const Config& config, Reporter& reporter) : impl_(std::make_unique<Impl>(config, reporter)) {
+Pipeline::Pipeline(const Config& config, Reporter& reporter)
+    : impl_(std::make_unique<Impl>(config, reporter)), created_(Clock::now()) {
     impl_->load_models();
 }
 
@@ -157,11 +161,18 @@ Pipeline::~Pipeline() = default;
 
 RunSummary Pipeline::run(const Discovery& discovery) {
     Impl& p = *impl_;
-    const auto start = Clock::now();
     RunSummary summary;
+    // Refused before reading (missing, not a regular file, would overwrite an input): an error
+    // line and a --json record each, so every input has a record. No sidecar: there is no output
+    // for one to sit beside.
     for (const RejectedInput& r : discovery.rejected) {
         p.reporter.error(r.input, r.reason);
         ++summary.failed;
+        InputRecord record;
+        record.input = r.input;
+        record.kind = p.config.kind;
+        record.error = r.reason;
+        p.reporter.record(make_record(record, p.run_info));
     }
     const int total = static_cast<int>(discovery.jobs.size());
     const std::size_t batch = static_cast<std::size_t>(generator_batch(p.config));
@@ -185,8 +196,7 @@ RunSummary Pipeline::run(const Discovery& discovery) {
                 const std::string dir = fs::path(work->job.output).parent_path().string();
                 if (!dir.empty() && cleaned.insert(dir).second) remove_stale_temporaries(dir);
             }
-            if (p.config.skip_existing && completed_before(work->job, p.run_info)) work->skipped = true;
-            else p.prepare(*work);
+            p.prepare(*work);  // with --skip-existing, it may find the input done
             if (!prepared.push(std::move(work))) break;
         }
         prepared.close();
@@ -235,7 +245,8 @@ RunSummary Pipeline::run(const Discovery& discovery) {
         summary.not_started = total - started.load();
     }
     p.reporter.finish_progress();
-    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    summary.records_lost = p.reporter.records_lost();
+    summary.seconds = std::chrono::duration<double>(Clock::now() - created_).count();
     return summary;
 }
 
@@ -267,7 +278,13 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
     }
     const std::vector<Descriptor> d = net.run(crops);
     const double distance = descriptor_distance(d[0], d[1]);
-    fmt::print("{:.4f} {}\n", distance, distance < kSamePersonDistance ? "same" : "different");
+    const std::string line = fmt::format("{:.4f} {}\n", distance, distance < kSamePersonDistance ? "same" : "different");
+    try {
+        write_stdout(std::vector<std::uint8_t>(line.begin(), line.end()));
+    } catch (const std::exception& e) {
+        reporter.error("", e.what());  // the one result of the command is lost: not success
+        return 1;
+    }
     return 0;
 }
 

@@ -88,7 +88,14 @@ bool same_settings(const nlohmann::json& record, const RunInfo& run) {
 
 }  // namespace
 
-bool completed_before(const Job& job, const RunInfo& run) try {
+// The image a record says it wrote is still there, byte for byte: not a half-renamed pair of a
+// killed run's image beside an earlier run's sidecar, nor a file changed since.
+bool output_unchanged(const std::string& path, const nlohmann::json& sha256) {
+    std::error_code ec;
+    return sha256.is_string() && fs::is_regular_file(path, ec) && sha256_file(path) == sha256.get<std::string>();
+}
+
+bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) try {
     if (job.output == "-" || job.sidecar.empty()) return false;
     std::error_code ec;
     if (!fs::is_regular_file(job.sidecar, ec)) return false;
@@ -96,21 +103,46 @@ bool completed_before(const Job& job, const RunInfo& run) try {
     const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
     if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
     if (!same_settings(record, run)) return false;
+    // Made from these bytes: a photo edited since, or a new file that took an earlier one's
+    // collision name, is done again.
+    if (record["input"].value("sha256", "") != input_sha256) return false;
     const auto& output = record["output"];
-    if (!output.is_object() || output.value("path", "") != job.output) return false;
-    const int width = output.value("width", 0), height = output.value("height", 0);
-    // --all-faces writes one file per face; every one must be there and look whole.
+    if (!output.is_object()) return false;
+    // --all-faces writes one file per face; every one must be there as written.
     if (output.value("kind", "") == "all_faces") {
+        bool any = false;
         for (const auto& face : record.value("faces", nlohmann::json::array())) {
-            const auto path = face.find("output");
-            if (path != face.end() && (!path->is_string() || !looks_complete(path->get<std::string>(), width, height)))
+            if (!face.is_object() || !face.contains("output")) continue;
+            if (fs::path(recorded_path(face, "output")).parent_path() != fs::path(job.output).parent_path() ||
+                !output_unchanged(recorded_path(face, "output"), face.value("output_sha256", nlohmann::json())))
                 return false;
+            any = true;
         }
-        return true;
+        return any;
     }
-    return looks_complete(job.output, width, height);
+    return recorded_path(output) == job.output && output_unchanged(job.output, output.value("sha256", nlohmann::json()));
 } catch (const nlohmann::json::exception&) {
     return false;  // a sidecar that parses but has fields of the wrong type: not done
+}
+
+// Before a failed input's sidecar replaces an earlier run's: that run's images go too, so no
+// portrait sits beside a record that says there is none. Only files the old sidecar names as its
+// own outputs at this job's places are removed.
+void remove_earlier_outputs(const Job& job) try {
+    std::error_code ec;
+    if (job.output == "-" || job.sidecar.empty() || !fs::is_regular_file(job.sidecar, ec)) return;
+    std::ifstream in(job.sidecar);
+    const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
+    if (record.is_discarded() || !record.is_object() || !record["output"].is_object()) return;
+    if (recorded_path(record["output"]) == job.output) fs::remove(job.output, ec);
+    for (const auto& face : record.value("faces", nlohmann::json::array())) {
+        if (!face.is_object() || !face.contains("output")) continue;
+        const std::string path = recorded_path(face, "output");
+        if (fs::path(path).parent_path() == fs::path(job.output).parent_path() &&
+            fs::path(path).filename().string().rfind(fs::path(job.output).stem().string() + "_face", 0) == 0)
+            fs::remove(path, ec);
+    }
+} catch (const nlohmann::json::exception&) {
 }
 
 void Pipeline::Impl::prepare(Work& work) const {
@@ -122,6 +154,10 @@ void Pipeline::Impl::prepare(Work& work) const {
         const auto bytes = timed(record.timings, "read",
                                  [&] { return read_input_bytes(work.job.input, max_file_bytes(config.max_pixels)); });
         record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
+        if (config.skip_existing && completed_before(work.job, run_info, record.input_sha256)) {
+            work.skipped = true;
+            return;
+        }
         work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
         record.width = work.image.bgr.cols;
         record.height = work.image.bgr.rows;
@@ -351,6 +387,11 @@ void Pipeline::Impl::search_strength(Work& work) const {
         f.strength = search[j].best_s;
         f.identity_distance = search[j].best_d;
         f.strength_evaluations = search[j].evals;
+        f.target_reached = std::abs(search[j].best_d - target) <= tolerance;
+        if (!f.target_reached)
+            record.warnings.push_back(fmt::format(
+                "face {}: --target-identity {} is out of reach; closest {:.3f} at strength {:.2f}", work.used[j] + 1,
+                target, search[j].best_d, search[j].best_s));
     }
 }
 
@@ -363,17 +404,18 @@ void Pipeline::Impl::write_outputs(Work& work) const {
             if (path == "-") write_stdout(bytes);
             else write_file_atomic(path, bytes);
         });
+        return sha256_hex(bytes.data(), bytes.size());
     };
     const int size = work.faces.front().aligned.size;
     switch (config.kind) {
         case OutputKind::portrait:
-            emit(job.output, work.faces.front().generated, cv::Mat());
+            record.output_sha256 = emit(job.output, work.faces.front().generated, cv::Mat());
             record.output_width = record.output_height = size;
             break;
         case OutputKind::all_faces:
             for (std::size_t j = 0; j < work.used.size(); ++j) {
                 const std::string path = face_output_path(job.output, work.used[j]);
-                emit(path, work.faces[j].generated, cv::Mat());
+                record.faces[work.used[j]].output_sha256 = emit(path, work.faces[j].generated, cv::Mat());
                 record.faces[work.used[j]].output_path = path;
             }
             record.output_width = record.output_height = size;
@@ -386,7 +428,7 @@ void Pipeline::Impl::write_outputs(Work& work) const {
                 return paste_faces(with_alpha ? work.image.bgr : work.visible, work.faces, generator->info().crop,
                                    config.feather);
             });
-            emit(job.output, pasted, with_alpha ? work.image.alpha : cv::Mat());
+            record.output_sha256 = emit(job.output, pasted, with_alpha ? work.image.alpha : cv::Mat());
             record.output_width = pasted.cols;
             record.output_height = pasted.rows;
             break;
@@ -398,7 +440,8 @@ void Pipeline::Impl::write_outputs(Work& work) const {
 void Pipeline::Impl::write_sidecar(const Job& job, InputRecord& record) const {
     if (job.sidecar.empty()) return;
     record.sidecar = job.sidecar;
-    write_file_atomic(job.sidecar, make_record(record, run_info).dump(2) + "\n");
+    if (record.status != Status::ok) remove_earlier_outputs(job);
+    write_file_atomic(job.sidecar, dump_record(make_record(record, run_info), 2) + "\n");
 }
 
 void Pipeline::Impl::finish(Work& work) const {

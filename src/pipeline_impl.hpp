@@ -61,8 +61,9 @@ private:
     void write_sidecar(const Job& job, InputRecord& record) const;
 };
 
-// A sidecar that exists and says the input was done with the same generator, detector and
-// parameters as this run (threads and batch aside), so --skip-existing may skip it.
-bool completed_before(const Job& job, const RunInfo& run);
+// A sidecar that exists and says the input was done from these bytes (`input_sha256`) with the
+// same generator, detector and parameters as this run (threads and batch aside), and its
+// outputs are there byte for byte as it wrote them, so --skip-existing may skip it.
+bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256);
 
 }  // namespace aiportrait

@@ -1,5 +1,8 @@
 #include "aiportrait/report.hpp"
 
+#include "aiportrait/output.hpp"
+#include "aiportrait/sidecar.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -44,7 +47,20 @@ void Reporter::info(const std::string& message) {
 void Reporter::record(const nlohmann::json& record) {
     if (!json_) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    std::cout << record.dump() << '\n' << std::flush;
+    if (!stdout_error_.empty()) return;  // said once; the records cannot reach their reader
+    const std::string line = dump_record(record) + "\n";
+    try {
+        write_stdout(std::vector<std::uint8_t>(line.begin(), line.end()));
+    } catch (const std::exception& e) {
+        stdout_error_ = e.what();
+        clear_bar_locked();
+        fmt::print(stderr, "aiportrait: error: {}; the --json records of this run are incomplete\n", stdout_error_);
+    }
+}
+
+bool Reporter::records_lost() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !stdout_error_.empty();
 }
 
 void Reporter::progress(int done, int total) {

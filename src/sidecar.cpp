@@ -7,8 +7,64 @@ namespace {
 
 using nlohmann::json;
 
-// Rounded so sidecars stay readable and diff cleanly; still far below a pixel.
-double round_to(double value, double step) { return std::round(value / step) * step; }
+// Rounded so sidecars stay readable and diff cleanly; still far below a pixel. Scaled by an
+// integer and divided back, so 228.2 prints as 228.2 and not 228.20000000000002.
+double round_to(double value, double step) {
+    const double per_unit = std::round(1.0 / step);
+    return std::round(value * per_unit) / per_unit;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 (overlong forms, surrogates and code points
+// past U+10FFFF are invalid, as nlohmann::json's dump judges them).
+std::size_t utf8_sequence(const std::string& s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    if (c < 0x80) return 1;
+    std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((b(i + k) & 0xC0) != 0x80) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // > U+10FFFF
+    return n;
+}
+
+bool is_valid_utf8(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+// `path` under `key`, as valid UTF-8 (each bad byte a U+FFFD), and when that lost something,
+// its raw bytes in hex under KEY_hex: lossless, and `xxd -r -p` turns it back into the name.
+void put_path(json& object, const std::string& key, const std::string& path) {
+    if (is_valid_utf8(path)) {
+        object[key] = path;
+        return;
+    }
+    std::string text, hex;
+    for (std::size_t i = 0; i < path.size();) {
+        const std::size_t n = utf8_sequence(path, i);
+        text += n ? path.substr(i, n) : "\xEF\xBF\xBD";
+        i += n ? n : 1;
+    }
+    static const char* digits = "0123456789abcdef";
+    for (unsigned char c : path) hex += {digits[c >> 4], digits[c & 15]};
+    object[key] = text;
+    object[key + "_hex"] = hex;
+}
+
+json path_json(const std::string& path) {
+    if (path.empty()) return nullptr;
+    json holder = json::object();
+    put_path(holder, "p", path);
+    return holder["p"];
+}
 
 json point(const cv::Point2f& p) { return json::array({round_to(p.x, 0.01), round_to(p.y, 0.01)}); }
 
@@ -35,7 +91,11 @@ json face_json(const FaceRecord& f) {
         out["identity_distance"] = f.identity_distance ? json(round_to(*f.identity_distance, 1e-4)) : json(nullptr);
         out["strength"] = f.strength ? json(round_to(*f.strength, 1e-4)) : json(nullptr);
         if (f.strength_evaluations) out["strength_evaluations"] = *f.strength_evaluations;
-        if (!f.output_path.empty()) out["output"] = f.output_path;
+        if (!f.output_path.empty()) {
+            put_path(out, "output", f.output_path);
+            out["output_sha256"] = f.output_sha256;
+        }
+        if (!f.target_reached) out["target_reached"] = false;
     }
     return out;
 }
@@ -50,21 +110,38 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
     timings["total"] = round_to(r.timings.total(), 0.01);
     json output = nullptr;
     if (!r.output.empty()) {
-        output = {{"path", r.output}, {"kind", to_string(r.kind)}, {"width", r.output_width}, {"height", r.output_height}};
+        output = {{"kind", to_string(r.kind)}, {"width", r.output_width}, {"height", r.output_height}};
+        if (r.kind == OutputKind::all_faces) {
+            // One file per face (faces[].output); no file has the main name itself.
+            output["path"] = nullptr;
+            json paths = json::array();
+            for (const FaceRecord& f : r.faces)
+                if (!f.output_path.empty()) paths.push_back(path_json(f.output_path));
+            output["paths"] = paths;
+        } else {
+            put_path(output, "path", r.output);
+            output["sha256"] = r.output_sha256.empty() ? json(nullptr) : json(r.output_sha256);
+        }
     }
+    json input = json::object();
+    put_path(input, "path", r.input);
+    const bool decoded = r.exif_orientation.has_value();
+    input["sha256"] = r.input_sha256.empty() ? json(nullptr) : json(r.input_sha256);
+    input["width"] = decoded ? json(r.width) : json(nullptr);
+    input["height"] = decoded ? json(r.height) : json(nullptr);
+    input["exif_orientation"] = decoded ? json(*r.exif_orientation) : json(nullptr);
+    input["exif_orientation_applied"] = decoded && *r.exif_orientation != 1;
+    input["format"] = r.source_format.empty() ? json(nullptr) : json(r.source_format);
     return json{
         {"schema", "aiportrait.sidecar"},
         {"schema_version", kSidecarSchemaVersion},
         {"tool", {{"name", "aiportrait"}, {"version", run.tool_version}}},
         {"status", to_string(r.status)},
         {"error", r.error.empty() ? json(nullptr) : json(r.error)},
-        {"input", {{"path", r.input}, {"sha256", r.input_sha256.empty() ? json(nullptr) : json(r.input_sha256)},
-                   {"width", r.width}, {"height", r.height}, {"exif_orientation", r.exif_orientation},
-                   {"exif_orientation_applied", r.exif_orientation != 1},
-                   {"format", r.source_format}}},
+        {"input", input},
         {"warnings", r.warnings},
         {"output", output},
-        {"sidecar", r.sidecar.empty() ? json(nullptr) : json(r.sidecar)},
+        {"sidecar", path_json(r.sidecar)},
         {"model", run.generator},
         {"detector", run.detector},
         {"identity", run.identity},
@@ -73,6 +150,23 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
         {"faces", faces},
         {"timings_ms", timings},
     };
+}
+
+std::string dump_record(const nlohmann::json& record, int indent) {
+    return record.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+std::string recorded_path(const nlohmann::json& object, const char* key) {
+    if (!object.is_object()) return "";
+    const auto hex = object.find(std::string(key) + "_hex");
+    if (hex != object.end() && hex->is_string()) {
+        const std::string h = hex->get<std::string>();
+        std::string raw;
+        for (std::size_t i = 0; i + 1 < h.size(); i += 2) raw += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+        return raw;
+    }
+    const auto plain = object.find(key);
+    return plain != object.end() && plain->is_string() ? plain->get<std::string>() : "";
 }
 
 }  // namespace aiportrait

@@ -4,6 +4,12 @@
 #include "testing.hpp"
 
 #include <climits>
+#include <csignal>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -100,13 +106,33 @@ TEST(Decode, ReadInputBytesGivesTheSystemsReason) {
         EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
     }
     EXPECT_THROW(read_input_bytes("/"), std::runtime_error);
-    // An endless special file stops at the limit instead of filling memory.
+    // An endless special file that is no image is refused from its first bytes.
     try {
-        read_input_bytes("/dev/zero", 1 << 20);
+        read_input_bytes("/dev/zero", 1ull << 40);
         FAIL() << "expected an exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not an image"), std::string::npos) << e.what();
+    }
+    // One that starts like a JPEG and never ends stops at the limit instead of filling memory.
+    aiportrait::testing::TempDir dir;
+    const std::string fifo = (dir / "endless.jpg").string();
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::signal(SIGPIPE, SIG_IGN);  // the writer learns of the reader's end by EPIPE
+    std::thread writer([&] {
+        const int fd = ::open(fifo.c_str(), O_WRONLY);
+        const unsigned char head[] = {0xFF, 0xD8, 0xFF, 0xE0};
+        std::vector<unsigned char> zeros(1 << 16, 0);
+        bool ok = ::write(fd, head, sizeof head) == ssize_t(sizeof head);
+        while (ok) ok = ::write(fd, zeros.data(), zeros.size()) > 0;
+        ::close(fd);
+    });
+    try {
+        read_input_bytes(fifo, 1 << 20);
+        ADD_FAILURE() << "expected an exception";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("--max-pixels"), std::string::npos) << e.what();
     }
+    writer.join();
     EXPECT_EQ(max_file_bytes(0), 0u);
     EXPECT_GT(max_file_bytes(150'000'000), 150'000'000u * 8);
 }

@@ -3,6 +3,7 @@
 #include "testing.hpp"
 
 #include <map>
+#include <set>
 
 #include <sys/stat.h>
 
@@ -167,4 +168,39 @@ TEST(Discover, LinksThatLeadNowhereAndPipesAreRejectedNotSkipped) {
     EXPECT_NE(reasons["dangling.jpg"].find("leads nowhere"), std::string::npos);
     EXPECT_NE(reasons["self.jpg"].find("leads nowhere"), std::string::npos);
     EXPECT_NE(reasons["pipe.png"].find("not a regular file"), std::string::npos);
+}
+
+TEST(Discover, ShardsDoNotDependOnHowTheFolderIsSpelled) {
+    TempDir dir;
+    for (int i = 0; i < 40; ++i) write_text(dir / "faces" / ("p" + std::to_string(i) + ".jpg"), "x");
+    const fs::path before = fs::current_path();
+    fs::current_path(dir.path());
+    std::set<std::string> first, second;
+    for (const std::string& spelling : {std::string("faces"), std::string("./faces/"), (dir / "faces").string()}) {
+        Config a = with({"faces"}, "out"), b = with({spelling}, "out");
+        a.shard_index = 1;
+        b.shard_index = 2;
+        a.shard_count = b.shard_count = 2;
+        std::set<std::string> names;
+        for (const Job& j : discover(a).jobs) names.insert(fs::path(j.output).filename());
+        for (const Job& j : discover(b).jobs)
+            EXPECT_TRUE(names.insert(fs::path(j.output).filename()).second) << spelling << ": in both shards";
+        EXPECT_EQ(names.size(), 40u) << spelling << ": shards left inputs out";
+    }
+    fs::current_path(before);
+}
+
+TEST(Discover, FilesFromReadsNulSeparatedListsAndRefusesNulInLineLists) {
+    TempDir dir;
+    write_text(dir / "a b.jpg", "x");
+    write_text(dir / "c\nd.jpg", "x");  // a newline in a name: only a NUL list can carry it
+    write_text(dir / "list0", (dir / "a b.jpg").string() + std::string(1, '\0') + (dir / "c\nd.jpg").string() +
+                                  std::string(1, '\0'));
+    Config c = with({}, (dir / "out").string());
+    c.files_from = (dir / "list0").string();
+    EXPECT_THROW(discover(c), std::invalid_argument);
+    c.null_separated = true;
+    const Discovery d = discover(c);
+    ASSERT_EQ(d.jobs.size(), 2u);
+    EXPECT_EQ(fs::path(d.jobs[1].input).filename(), "c\nd.jpg");
 }

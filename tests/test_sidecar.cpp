@@ -60,3 +60,67 @@ TEST(Sidecar, FailedInputHasNoOutputAndAnError) {
     EXPECT_TRUE(j["output"].is_null());
     EXPECT_TRUE(j["input"]["sha256"].is_null());
 }
+
+TEST(Sidecar, NumbersPrintWithoutBinaryNoise) {
+    InputRecord r;
+    r.input = "a.jpg";
+    r.exif_orientation = 1;
+    r.status = Status::ok;
+    FaceRecord f;
+    f.face.box = {228.2f, 10.3f, 99.7f, 101.1f};
+    f.used = true;
+    f.strength = 0.3;
+    r.faces = {f};
+    RunInfo run;
+    run.detector = {{"score_threshold", 0.3}};  // stored as double: 0.3, not 0.30000001192092896
+    const std::string text = dump_record(make_record(r, run));
+    EXPECT_NE(text.find("\"x\":228.2,"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"y\":10.3}"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"strength\":0.3"), std::string::npos) << text;
+    EXPECT_EQ(text.find("0000000"), std::string::npos) << text;
+}
+
+TEST(Sidecar, NeverDecodedInputsHaveNullsNotPlaceholders) {
+    InputRecord r;
+    r.input = "empty.jpg";
+    r.error = "empty file (0 bytes)";
+    const nlohmann::json j = make_record(r, RunInfo{});
+    EXPECT_TRUE(j["input"]["exif_orientation"].is_null());
+    EXPECT_TRUE(j["input"]["format"].is_null());
+    EXPECT_TRUE(j["input"]["width"].is_null());
+    EXPECT_EQ(j["input"]["exif_orientation_applied"], false);
+}
+
+TEST(Sidecar, AllFacesNamesTheFilesItWrote) {
+    InputRecord r;
+    r.input = "group.jpg";
+    r.exif_orientation = 1;
+    r.kind = OutputKind::all_faces;
+    r.output = "out/group.png";
+    r.status = Status::ok;
+    FaceRecord a, b;
+    a.used = b.used = true;
+    a.output_path = "out/group_face1.png";
+    b.output_path = "out/group_face2.png";
+    r.faces = {a, b};
+    const nlohmann::json j = make_record(r, RunInfo{});
+    EXPECT_TRUE(j["output"]["path"].is_null()) << "no file is called out/group.png";
+    EXPECT_EQ(j["output"]["paths"], nlohmann::json({"out/group_face1.png", "out/group_face2.png"}));
+}
+
+TEST(Sidecar, PathsThatAreNotUtf8AreKeptLosslessly) {
+    InputRecord r;
+    r.input = "caf\xe9.jpg";
+    r.error = "cannot open 'caf\xe9.jpg'";  // error lines may quote the raw name too
+    const nlohmann::json j = make_record(r, RunInfo{});
+    const std::string text = dump_record(j);  // never throws
+    const nlohmann::json back = nlohmann::json::parse(text);
+    EXPECT_EQ(back["input"]["path"], "caf\xef\xbf\xbd.jpg");
+    EXPECT_EQ(back["input"]["path_hex"], "636166e92e6a7067");
+    EXPECT_EQ(recorded_path(back["input"]), r.input);
+    // Valid UTF-8 names stay as they are, with no hex beside them.
+    r.input = "Zo\xc3\xab.jpg";
+    const nlohmann::json ok = make_record(r, RunInfo{});
+    EXPECT_EQ(ok["input"]["path"], r.input);
+    EXPECT_FALSE(ok["input"].contains("path_hex"));
+}

@@ -21,7 +21,12 @@ inline fs::path source_dir() { return AIPORTRAIT_SOURCE_DIR; }
 inline fs::path shared_dir() { return source_dir() / ".." / "shared"; }
 inline fs::path eval_faces_dir() { return shared_dir() / "eval" / "faces"; }
 inline fs::path test_models_dir() { return source_dir() / "tests" / "models"; }
-inline fs::path binary() { return AIPORTRAIT_BINARY; }
+// The built binary, or another one (an installed copy, an older build to show a test fails
+// there) named by $AIPORTRAIT_TEST_BINARY.
+inline fs::path binary() {
+    const char* env = std::getenv("AIPORTRAIT_TEST_BINARY");
+    return env && *env ? fs::path(env) : fs::path(AIPORTRAIT_BINARY);
+}
 inline fs::path models_dir() {
     const char* env = std::getenv("AIPORTRAIT_MODELS_DIR");
     return env && *env ? fs::path(env) : source_dir() / "weights";

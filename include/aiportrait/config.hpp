@@ -17,6 +17,7 @@ struct Config {
     // Inputs: files, directories (recursed, sorted) or "-" for standard input.
     std::vector<std::string> inputs;
     std::string files_from;       // file with one input path per line; "-" = stdin; "" = none
+    bool null_separated = false;  // --files-from paths end with NUL (find -print0), not newline
     std::string output;           // file, directory, or "-" for standard output
     std::string sidecar;          // explicit sidecar path (required to get one with -o -)
     std::string format = "png";   // image format of outputs in directory mode: png | jpg | webp
@@ -29,7 +30,7 @@ struct Config {
     std::string model;            // generator; empty = the installed default
     std::string models_dir;       // where fetched models live; empty = search the defaults
     DetectorChoice detector = DetectorChoice::automatic;
-    float detect_threshold = 0.7f;
+    double detect_threshold = 0.7;  // double: the sidecar shows 0.3, not 0.30000001192092896
     int detect_max_side = 2048;
     std::string device = "cpu";
     int threads = 0;              // 0 = all cores

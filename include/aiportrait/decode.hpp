@@ -30,11 +30,6 @@ struct ImageHeader {
 // refused before they are decoded.
 ImageHeader peek_header(const std::vector<std::uint8_t>& bytes);
 
-// Whether the image file at `path` looks whole without decoding it: its header says width x
-// height and it ends as its format must (PNG's IEND chunk, JPEG's EOI marker, WebP's RIFF size).
-// Cheap enough to run on every output of a resumed 50,000-photo run.
-bool looks_complete(const std::string& path, int width, int height);
-
 // EXIF orientation (1..8) of a JPEG (APP1), PNG (eXIf) or WebP (EXIF chunk); 1 when absent or
 // unreadable.
 int exif_orientation(const std::vector<std::uint8_t>& bytes);

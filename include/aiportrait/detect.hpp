@@ -10,8 +10,9 @@
 namespace aiportrait {
 
 struct DetectorOptions {
-    float score_threshold = 0.7f;
-    float nms_iou = 0.3f;
+    // double, so sidecars record 0.3 and not 0.30000001192092896
+    double score_threshold = 0.7;
+    double nms_iou = 0.3;
     // Photos whose longer side exceeds this are detected on a downscaled copy (0 = never);
     // results are mapped back to full-resolution coordinates.
     int max_side = 2048;

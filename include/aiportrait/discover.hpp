@@ -14,6 +14,9 @@ struct Job {
     std::string input;     // a file path, or "-" for standard input
     std::string output;    // image path, or "-" for standard output
     std::string sidecar;   // JSON path, or empty for none
+    // What --shard hashes: the output's name under the output folder (folder runs), so the split
+    // does not depend on how the input folder was spelled; empty = the normalised input path.
+    std::string shard_key = {};
 };
 
 // An input that cannot become a job (missing file, output would overwrite it, ...). It counts
@@ -35,8 +38,8 @@ bool has_image_extension(const std::string& path);
 // The sidecar path that belongs to an image output: same name, extension ".json".
 std::string sidecar_path_for(const std::string& output);
 
-// Whether `input` belongs to shard `index` (1-based) of `count`: a hash of the path string, so
-// shards are disjoint, cover everything, and stay put when other files come and go.
+// Whether `key` (a job's shard_key) belongs to shard `index` (1-based) of `count`: a hash of the
+// string, so shards are disjoint, cover everything, and stay put when other files come and go.
 bool in_shard(const std::string& input, int index, int count);
 
 // Throws std::invalid_argument for usage errors (e.g. several inputs but -o names a file, or

@@ -16,6 +16,10 @@ namespace aiportrait {
 // format on failure.
 std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format);
 
+// True for the names encode_image can write: .png, .jpg, .jpeg, .webp (any case).
+bool is_writable_image_path(const std::string& path);
+inline constexpr const char* kWritableImageFormats = "PNG (.png), JPEG (.jpg, .jpeg) or WebP (.webp)";
+
 // True when encode_image keeps an alpha channel for this path's format (PNG, WebP, "-").
 bool keeps_alpha(const std::string& path_for_format);
 

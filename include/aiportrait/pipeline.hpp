@@ -6,6 +6,7 @@
 #include "aiportrait/discover.hpp"
 #include "aiportrait/report.hpp"
 
+#include <chrono>
 #include <memory>
 
 namespace aiportrait {
@@ -17,10 +18,11 @@ struct RunSummary {
     int skipped = 0;      // --skip-existing
     int not_started = 0;  // left when a signal stopped the run
     int signal = 0;       // SIGINT/SIGTERM that stopped the run, 0 if none
-    double seconds = 0;
+    bool records_lost = false;  // --json records could not be written to standard output
+    double seconds = 0;   // from loading the models to the last record
 
-    // 0 all inputs produced a portrait (or were skipped as done), 1 some failed,
-    // 128 + signal when interrupted.
+    // 0 all inputs produced a portrait (or were skipped as done), 1 some failed or the --json
+    // records were lost, 128 + signal when interrupted.
     int exit_code() const;
     std::string line() const;  // the one-line summary closing every run
 };
@@ -37,6 +39,7 @@ public:
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+    std::chrono::steady_clock::time_point created_;
 };
 
 // Async-signal-safe: asks a running pipeline to stop taking inputs.

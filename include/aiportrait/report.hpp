@@ -18,7 +18,10 @@ public:
     void error(const std::string& input, const std::string& message);  // always shown
     void warning(const std::string& message);
     void info(const std::string& message);
-    void record(const nlohmann::json& record);  // one line on stdout when --json
+    // One line on stdout when --json. If standard output cannot be written (a full disk, a
+    // closed or dead pipe) the error is said once and records_lost() turns true.
+    void record(const nlohmann::json& record);
+    bool records_lost() const;
     void progress(int done, int total);
     void finish_progress();
 
@@ -28,7 +31,8 @@ private:
     bool bar_drawn_ = false;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_draw_{};
-    std::mutex mutex_;
+    std::string stdout_error_;
+    mutable std::mutex mutex_;
 };
 
 }  // namespace aiportrait

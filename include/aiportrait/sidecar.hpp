@@ -6,12 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace aiportrait {
 
-inline constexpr int kSidecarSchemaVersion = 1;
+inline constexpr int kSidecarSchemaVersion = 2;
 
 // Facts that hold for every input of a run: tool, models, parameters.
 struct RunInfo {
@@ -26,10 +27,11 @@ struct InputRecord {
     std::string input;            // path, or "-" for standard input
     std::string input_sha256;
     int width = 0, height = 0;    // after EXIF orientation
-    int exif_orientation = 1;
-    std::string source_format;
+    std::optional<int> exif_orientation;  // empty = never decoded
+    std::string source_format;            // empty = never decoded
     std::vector<std::string> warnings;
     std::string output;           // main output ("-" = stdout); empty when nothing was written
+    std::string output_sha256;    // of the main output's bytes, so a resume can tell it is this one
     std::string sidecar;
     OutputKind kind = OutputKind::portrait;
     int output_width = 0, output_height = 0;
@@ -41,5 +43,13 @@ struct InputRecord {
 };
 
 nlohmann::json make_record(const InputRecord& record, const RunInfo& run);
+
+// A record as text. File names need not be UTF-8 (old Latin-1 archives): make_record stores
+// such a path as valid UTF-8 (bad bytes as U+FFFD) plus its raw bytes in hex ("path_hex"), and
+// any other invalid byte (e.g. in an error line quoting a path) is replaced, so this never throws.
+std::string dump_record(const nlohmann::json& record, int indent = -1);
+
+// The path a record's path field names: its raw bytes when the record carries "path_hex".
+std::string recorded_path(const nlohmann::json& object, const char* key = "path");
 
 }  // namespace aiportrait

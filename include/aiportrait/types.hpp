@@ -69,6 +69,8 @@ struct FaceRecord {
     std::optional<double> strength;         // strength actually used for this face
     std::optional<int> strength_evaluations; // generator runs spent searching (target identity)
     std::string output_path;                // for --all-faces: this face's own file
+    std::string output_sha256;              // of that file's bytes (--skip-existing checks it)
+    bool target_reached = true;             // --target-identity landed within tolerance
 };
 
 struct Timings {
