@@ -49,6 +49,19 @@ bool starts_with(const std::vector<std::uint8_t>& b, std::initializer_list<std::
     return std::equal(magic.begin(), magic.end(), b.begin());
 }
 
+// The one place that knows each readable format's signature (peek_header, exif_orientation and
+// the first-bytes check of read_input_bytes all ask it).
+std::string sniff(const std::vector<std::uint8_t>& b) {
+    if (starts_with(b, {0xFF, 0xD8, 0xFF})) return "jpeg";
+    if (starts_with(b, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return "png";
+    if (starts_with(b, {'B', 'M'})) return "bmp";
+    if (starts_with(b, {'R', 'I', 'F', 'F'}) && b.size() >= 12 && std::string(b.begin() + 8, b.begin() + 12) == "WEBP")
+        return "webp";
+    if (starts_with(b, {'I', 'I', 42, 0}) || starts_with(b, {'M', 'M', 0, 42})) return "tiff";
+    if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return "pnm";
+    return "unknown";
+}
+
 std::string mib(std::uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
 
 // Walks JPEG markers until the first start-of-frame; calls `on_app1` for each APP1 segment.
@@ -194,11 +207,11 @@ std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_
             if (errno == EINTR) continue;
             fail(fmt::format("read error: {}", std::strerror(errno)));
         }
-        const bool sniff = bytes.size() < kSniffBytes && bytes.size() + static_cast<std::size_t>(n) >= kSniffBytes;
+        const bool sniff_now = bytes.size() < kSniffBytes && bytes.size() + static_cast<std::size_t>(n) >= kSniffBytes;
         bytes.insert(bytes.end(), chunk, chunk + n);
         // Standard input and special files can be endless (/dev/zero): what does not start like
         // an image is refused at once, and nothing is read past the limit.
-        if (sniff && peek_header(bytes).format == "unknown" && unsupported_format_name(bytes).empty())
+        if (sniff_now && sniff(bytes) == "unknown" && unsupported_format_name(bytes).empty())
             fail("not an image (unrecognised file signature)");
         if (max_bytes > 0 && bytes.size() > max_bytes) too_big(bytes.size());
     }
@@ -228,21 +241,18 @@ std::string unsupported_format_name(const std::vector<std::uint8_t>& b) {
 
 ImageHeader peek_header(const std::vector<std::uint8_t>& b) {
     ImageHeader h;
-    if (starts_with(b, {0xFF, 0xD8, 0xFF})) {
-        h.format = "jpeg";
+    h.format = sniff(b);
+    if (h.format == "jpeg") {
         walk_jpeg(b, &h, [](const std::uint8_t*, std::size_t) {});
-    } else if (starts_with(b, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) {
-        h.format = "png";
+    } else if (h.format == "png") {
         if (b.size() >= 24) { h.width = dimension(be32(&b[16])); h.height = dimension(be32(&b[20])); }
-    } else if (starts_with(b, {'B', 'M'})) {
-        h.format = "bmp";
+    } else if (h.format == "bmp") {
         if (b.size() >= 26) {
             const std::int64_t w = static_cast<std::int32_t>(le32(&b[18])), ht = static_cast<std::int32_t>(le32(&b[22]));
             h.width = dimension(static_cast<std::uint64_t>(w < 0 ? -w : w));
             h.height = dimension(static_cast<std::uint64_t>(ht < 0 ? -ht : ht));  // negative: stored top-down
         }
-    } else if (starts_with(b, {'R', 'I', 'F', 'F'}) && b.size() >= 30 && std::string(b.begin() + 8, b.begin() + 12) == "WEBP") {
-        h.format = "webp";
+    } else if (h.format == "webp" && b.size() >= 30) {
         const std::string chunk(b.begin() + 12, b.begin() + 16);
         if (chunk == "VP8X") {
             h.width = 1 + static_cast<int>(b[24] | (b[25] << 8) | (b[26] << 16));
@@ -255,32 +265,30 @@ ImageHeader peek_header(const std::vector<std::uint8_t>& b) {
             h.width = 1 + static_cast<int>(bits & 0x3FFF);
             h.height = 1 + static_cast<int>((bits >> 14) & 0x3FFF);
         }
-    } else if (starts_with(b, {'I', 'I', 42, 0}) || starts_with(b, {'M', 'M', 0, 42})) {
-        h.format = "tiff";
+    } else if (h.format == "webp") {
+        h.format = "unknown";  // too short to hold a VP8 chunk header: as before, not a WebP
+    } else if (h.format == "tiff") {
         tiff_dimensions(b, h);
-    } else if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') {
-        h.format = "pnm";
+    } else if (h.format == "pnm") {
         pnm_dimensions(b, h);
-    } else {
-        h.format = "unknown";
     }
     return h;
 }
 
 int exif_orientation(const std::vector<std::uint8_t>& bytes) {
     int orientation = 0;
-    if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) {
+    const std::string format = sniff(bytes);
+    if (format == "jpeg") {
         walk_jpeg(bytes, nullptr, [&](const std::uint8_t* seg, std::size_t size) {
             if (orientation == 0 && size >= 6 && std::memcmp(seg, "Exif\0\0", 6) == 0)
                 orientation = orientation_from_exif(seg, size);
         });
-    } else if (starts_with(bytes, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) {
+    } else if (format == "png") {
         walk_png(bytes, [&](const std::string& type, const std::uint8_t* data, std::size_t size) {
             if (type == "eXIf") orientation = orientation_from_exif(data, size);
             return type != "eXIf" && type != "IEND";
         });
-    } else if (starts_with(bytes, {'R', 'I', 'F', 'F'}) && bytes.size() >= 12 &&
-               std::string(bytes.begin() + 8, bytes.begin() + 12) == "WEBP") {
+    } else if (format == "webp") {
         for (std::size_t pos = 12; pos + 8 <= bytes.size();) {
             const std::size_t size = le32(&bytes[pos + 4]);
             if (size > bytes.size() - pos - 8) break;
@@ -290,7 +298,7 @@ int exif_orientation(const std::vector<std::uint8_t>& bytes) {
             }
             pos += 8 + size + (size & 1);  // chunks are padded to even sizes
         }
-    } else if (starts_with(bytes, {'I', 'I', 42, 0}) || starts_with(bytes, {'M', 'M', 0, 42})) {
+    } else if (format == "tiff") {
         orientation = orientation_from_tiff(bytes.data(), bytes.size());  // the image's own IFD
     }
     return orientation == 0 ? 1 : orientation;

@@ -83,9 +83,19 @@ class IdentityLoss(nn.Module):
     real faces, on the crop face-api's alignDlib takes from the template's points (for the tight
     template: nearly the whole crop)."""
 
-    def __init__(self, face_api_dir: str, template, size: int):
+    def __init__(self, face_api_dir: str, template, size: int, blur_sigma: float = 0.0):
         super().__init__()
         from .faceapi import FaceRecognitionNet, INPUT_SIZE, face_crop_box
+        # Training measures identity on a low-passed face: at full resolution the cheapest way
+        # to move the descriptor is a high-frequency pattern (streaks across the eyes, teal
+        # irises) that fools this net and no other; blurred, only the face's structure counts.
+        self.blur = None
+        if blur_sigma > 0:
+            r = int(3 * blur_sigma + 0.5)
+            k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * blur_sigma ** 2))
+            k = k / k.sum()
+            self.register_buffer("kernel", (k[:, None] * k[None, :]).expand(3, 1, -1, -1).contiguous())
+            self.blur = r
         points = [[x * size, y * size] for x, y in template]
         self.box = face_crop_box(points, size, size)
         self.net = FaceRecognitionNet(face_api_dir).eval()
@@ -93,6 +103,8 @@ class IdentityLoss(nn.Module):
 
     def net_input(self, x: torch.Tensor) -> torch.Tensor:
         """N x 3 x S x S in [-1, 1] -> face-api's 150-px input (RGB, 0-255)."""
+        if self.blur is not None:
+            x = F.conv2d(F.pad(x, [self.blur] * 4, mode="reflect"), self.kernel, groups=3)
         bx, by, bw, bh = self.box
         face = x[:, :, by:by + bh, bx:bx + bw]
         n = max(bw, bh)  # zero-pad to a square like face-api: the larger half after the face

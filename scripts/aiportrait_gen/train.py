@@ -46,14 +46,17 @@ def parse_args(argv=None):
     ap.add_argument("--lowpass-cell", type=int, default=16)
     ap.add_argument("--full-l1", type=float, default=20.0,
                     help="full-resolution L1, x (1 - s)^2: fidelity at low strength only")
-    ap.add_argument("--edge-l1", type=float, default=5.0,
+    ap.add_argument("--edge-l1", type=float, default=10.0,
                     help="L1 between Sobel edge maps at 128 px, x (1 - 0.7 s)")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
-    ap.add_argument("--identity", type=float, default=20.0, help="identity band weight (0 = off)")
-    ap.add_argument("--identity-band", type=float, default=0.62,
+    ap.add_argument("--identity", type=float, default=10.0, help="identity band weight (0 = off)")
+    ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
     ap.add_argument("--identity-tol", type=float, default=0.05)
+    ap.add_argument("--identity-blur", type=float, default=1.0,
+                    help="Gaussian sigma (px at 128) of the low-pass both faces get before the "
+                         "identity net sees them (0 = none; see losses.IdentityLoss)")
     ap.add_argument("--edge-levels", type=int, default=EDGE_LEVELS)
     ap.add_argument("--face-api", default=os.path.join(REPO, "weights", "face-api"))
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
@@ -144,7 +147,8 @@ def main(argv=None):
     if ck is not None:
         optG.load_state_dict(ck["optG"])
         optD.load_state_dict(ck["optD"])
-    identity = IdentityLoss(args.face_api, template, 128).to(device) if args.identity > 0 else None
+    identity = IdentityLoss(args.face_api, template, 128,
+                            args.identity_blur).to(device) if args.identity > 0 else None
     log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
 
     def checkpoint(keep: bool):
