@@ -28,7 +28,7 @@ void add_model_options(CLI::App& app, Config& c, std::string& detector) {
     app.add_option("--min-face", c.min_face,
                    "Ignore faces smaller than PX (the box's shorter side; 0 = no minimum): they make blurred portraits")
         ->check(CLI::Range(0, 100000))
-        ->option_text("PX")
+        ->option_text("PX=" + std::to_string(c.min_face))
         ->capture_default_str();
     app.add_option("--threads", c.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
     app.add_option("--max-pixels", c.max_pixels, "Refuse images with more pixels, checked before decoding (0 = no limit)")
