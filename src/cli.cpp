@@ -48,6 +48,11 @@ void add_model_options(CLI::App& app, Config& c, std::string& detector) {
                    "Detect on a copy downscaled to this longer side (0 = full size)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    app.add_option("--min-face", c.min_face,
+                   "Ignore faces smaller than PX (the box's shorter side; 0 = no minimum): they make blurred portraits")
+        ->check(CLI::Range(0, 100000))
+        ->option_text("PX=" + std::to_string(c.min_face))
+        ->capture_default_str();
     app.add_option("--threads", c.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
     app.add_option("--max-pixels", c.max_pixels, "Refuse images with more pixels, checked before decoding (0 = no limit)")
         ->check(CLI::NonNegativeNumber)

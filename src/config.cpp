@@ -25,6 +25,7 @@ void validate(const Config& c) {
     if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
         fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
     if (c.detect_threshold <= 0 || c.detect_threshold >= 1) fail("--detect-threshold: must be in (0, 1)");
+    if (c.min_face < 0 || c.min_face > 100000) fail("--min-face: must be in 0..100000 (0 = no minimum)");
     if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < 64))
         fail("--detect-max-side: must be 0 (full size) or at least 64");
     if (c.strength && (*c.strength < 0 || *c.strength > 1)) fail("--strength: must be in [0, 1]");

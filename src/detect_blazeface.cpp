@@ -264,7 +264,7 @@ public:
         sha256_ = sha256_file(path_);
     }
 
-    std::vector<Face> run(const cv::Mat& bgr) const override {
+    Detection detect(const cv::Mat& bgr) const override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
             throw std::invalid_argument("BlazeFace detector expects a non-empty CV_8UC3 image");
 
@@ -294,8 +294,11 @@ public:
             }
             faces.push_back(to_face(c, bgr.size()));
         }
+        Detection result;
+        result.largest_dropped = drop_small_faces(faces, options_.min_face);
         sort_by_prominence(faces);
-        return faces;
+        result.faces = std::move(faces);
+        return result;
     }
 
     std::string name() const override { return "blazeface"; }

@@ -56,6 +56,7 @@ int configure_threads(const Config& config) {
 std::unique_ptr<FaceDetector> make_detector(const Config& config, const ModelLocations& where, DetectorOptions& options) {
     options.score_threshold = config.detect_threshold;
     options.max_side = config.detect_max_side;
+    options.min_face = config.min_face;
     // A portrait uses only the most prominent face; the other kinds need every face.
     options.main_face_only = config.kind == OutputKind::portrait;
     std::error_code ec;
@@ -116,7 +117,7 @@ void Pipeline::Impl::load_models() {
     run_info.detector = {{"name", detector->name()}, {"model_path", detector->model_path()},
                          {"model_sha256", detector->model_sha256()}, {"score_threshold", options.score_threshold},
                          {"nms_iou", options.nms_iou}, {"max_side", options.max_side},
-                         {"main_face_only", options.main_face_only}};
+                         {"min_face", options.min_face}, {"main_face_only", options.main_face_only}};
     run_info.identity = identity ? nlohmann::json{{"net", "face-api.js face recognition (ResNet-34-like, 128-D)"},
                                                   {"model_dir", where.face_recognition},
                                                   {"same_person_below", kSamePersonDistance}}
@@ -147,7 +148,7 @@ void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const
             // A portrait made from a damaged file: say what the decoder recovered from.
             if (!warnings.empty()) reporter.warning(fmt::format("{}: {}", input == "-" ? "<stdin>" : input, warnings));
             break;
-        case Status::no_face: ++summary.no_face; reporter.error(input, "no face found" + also); break;
+        case Status::no_face: ++summary.no_face; reporter.error(input, record.error + also); break;
         case Status::error: ++summary.failed; reporter.error(input, record.error + also); break;
     }
 }
@@ -264,12 +265,12 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
             const DecodedImage image =
                 decode_image(read_input_bytes(photo, max_file_bytes(config.max_pixels)), config.max_pixels);
             const cv::Mat visible = composite_on_white(image.bgr, image.alpha);
-            const std::vector<Face> faces = detector->run(visible);
-            if (faces.empty()) {
-                reporter.error(photo, "no face found");
+            const Detection found = detector->detect(visible);
+            if (found.faces.empty()) {
+                reporter.error(photo, no_face_message(found, config.min_face));
                 return 1;
             }
-            crops.push_back(IdentityNet::prepare_crop(visible, faces.front().landmarks));
+            crops.push_back(IdentityNet::prepare_crop(visible, found.faces.front().landmarks));
         } catch (const std::exception& e) {
             std::string what = e.what();
             reporter.error(photo, what.substr(0, what.find('\n')));

@@ -168,15 +168,15 @@ void Pipeline::Impl::prepare(Work& work) const {
         // never depend on the colour hidden under transparency.
         work.visible = composite_on_white(work.image.bgr, work.image.alpha);
 
-        const std::vector<Face> faces = timed(record.timings, "detect", [&] { return detector->run(work.visible); });
-        for (const Face& f : faces) {
+        const Detection found = timed(record.timings, "detect", [&] { return detector->detect(work.visible); });
+        for (const Face& f : found.faces) {
             FaceRecord r;
             r.face = f;
             record.faces.push_back(r);
         }
-        if (faces.empty()) {
+        if (found.faces.empty()) {
             record.status = Status::no_face;
-            record.error = "no face found";
+            record.error = no_face_message(found, config.min_face);
             return;
         }
         // Faces come most prominent first: a portrait uses that one, the other kinds use all.

@@ -4,6 +4,7 @@
 #include "aiportrait/decode.hpp"
 #include "aiportrait/detect.hpp"
 
+#include "reference_faces.hpp"
 #include "testing.hpp"
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,7 @@ TEST(Cli, SinglePhotoWritesPortraitAndSidecar) {
     EXPECT_EQ(j["model"]["name"], "identity");
     EXPECT_EQ(j["detector"]["name"], "yunet");
     EXPECT_EQ(j["detector"]["main_face_only"], true) << "a portrait needs only the main face";
+    EXPECT_EQ(j["detector"]["min_face"], 40) << "the default --min-face";
     EXPECT_EQ(j["parameters"]["batch"], 4) << "the CPU default";
     EXPECT_EQ(j["strength_mode"], "blend");
     ASSERT_GE(j["faces"].size(), 1u);
@@ -192,6 +194,38 @@ TEST(Cli, SkipExistingRedoesWhatOtherSettingsMade) {
     EXPECT_EQ(other.exit_code, 0) << other.err;
     EXPECT_EQ(other.err.find("skipped"), std::string::npos) << other.err;
     EXPECT_DOUBLE_EQ(read_json(dir / "out" / "a.json")["parameters"]["strength"].get<double>(), 0.6);
+    // --min-face is a detector setting like --detect-threshold: another value, redone.
+    const auto smaller = run_shell(base + " --strength 0.6 --min-face 24");
+    EXPECT_EQ(smaller.exit_code, 0) << smaller.err;
+    EXPECT_EQ(smaller.err.find("skipped"), std::string::npos) << smaller.err;
+    EXPECT_EQ(read_json(dir / "out" / "a.json")["detector"]["min_face"], 24);
+    const auto again = run_shell(base + " --strength 0.6 --min-face 24");
+    EXPECT_NE(again.err.find("1 skipped"), std::string::npos) << again.err;
+}
+
+TEST(Cli, FacesUnderMinFaceAreNoFaceAndTheErrorSaysTheirSize) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    // sample1 shrunk so that its face is about 25 px.
+    const cv::Mat photo = cv::imread(sample_photo(1).string());
+    const std::vector<Face> faces = make_yunet_detector(yunet_model().string(), {})->run(photo);
+    ASSERT_FALSE(faces.empty());
+    cv::Mat small;
+    const double k = 25.0 / face_size(faces.front());
+    cv::resize(photo, small, cv::Size(), k, k, cv::INTER_AREA);
+    cv::imwrite((dir / "small.png").string(), small);
+    const std::string base = tool() + " " + quote(dir / "small.png") + " -o " + quote(dir / "p.png") + " --model " + identity_model();
+    const auto r = run_shell(base);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("small.png: no face of at least 40 px (largest: 2"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "p.png"));
+    const json j = read_json(dir / "p.json");
+    EXPECT_EQ(j["status"], "no_face");
+    EXPECT_NE(j["error"].get<std::string>().find("no face of at least 40 px (largest: "), std::string::npos) << j;
+    const auto allowed = run_shell(base + " --min-face 16");
+    EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+    EXPECT_EQ(read_json(dir / "p.json")["detector"]["min_face"], 16);
+    EXPECT_EQ(run_shell(base + " --min-face -1").exit_code, 2);
 }
 
 TEST(Cli, AllFacesWritesOnePortraitPerFace) {
@@ -230,24 +264,6 @@ TEST(Cli, IdentityCommandPrintsDistanceFirst) {
 
 namespace {
 
-// Every face YuNet finds with score >= 0.8 and >= 40 px, over two pyramids (finest views with the
-// longer side at 1024 and 2048; see detect.cpp for why YuNet needs a pyramid). Full-resolution
-// views are left out on purpose: on these photos they add phantom faces at score >= 0.8 (the
-// Cadillac logo behind couple.jpg), which no user wants portrayed.
-std::vector<cv::Rect2f> reference_faces(const cv::Mat& photo) {
-    std::vector<Face> all;
-    for (const int side : {1024, 2048}) {
-        DetectorOptions options;
-        options.max_side = side;
-        options.score_threshold = 0.8f;
-        for (const Face& f : make_yunet_detector(yunet_model().string(), options)->run(photo)) all.push_back(f);
-    }
-    std::vector<cv::Rect2f> boxes;
-    for (const Face& f : suppress_overlaps(all, 0.3f))
-        if (std::min(f.box.width, f.box.height) >= 40.f) boxes.push_back(f.box);
-    return boxes;
-}
-
 double psnr(const cv::Mat& a, const cv::Mat& b) {
     const double mse = cv::norm(a, b, cv::NORM_L2SQR) / double(a.total() * a.channels());
     return mse == 0 ? 99.0 : 10.0 * std::log10(255.0 * 255.0 / mse);
@@ -279,7 +295,7 @@ TEST(CliAcceptance, EvalFacesPasteWithIdentityGenerator) {
         ASSERT_EQ(output.size(), input.bgr.size()) << out;
 
         // Faces: every reference face has a sidecar face at IoU >= 0.5.
-        for (const cv::Rect2f& box : reference_faces(input.bgr)) {
+        for (const cv::Rect2f& box : reference_faces(input.bgr, entry.path().filename().string())) {
             ++reference;
             bool matched = false;
             for (const json& face : j["faces"]) {
@@ -329,8 +345,9 @@ TEST(CliAcceptance, EvalFacesBlazeFaceRecall) {
         EXPECT_EQ(rec["detector"]["name"], "blazeface");
         ASSERT_TRUE(fs::exists(rec["sidecar"].get<std::string>()));
         with_output += rec["status"] == "ok";
-        const DecodedImage input = decode_image(read_input_bytes(rec["input"]["path"]), 0);
-        for (const cv::Rect2f& box : reference_faces(input.bgr)) {
+        const std::string path = rec["input"]["path"];
+        const DecodedImage input = decode_image(read_input_bytes(path), 0);
+        for (const cv::Rect2f& box : reference_faces(input.bgr, fs::path(path).filename().string())) {
             ++reference;
             for (const json& face : rec["faces"]) {
                 const cv::Rect2f b(face["box"]["x"], face["box"]["y"], face["box"]["width"], face["box"]["height"]);

@@ -130,3 +130,46 @@ TEST(YuNet, TinyAndBlankImagesYieldNoFaceWithoutThrowing) {
     EXPECT_TRUE(detector->run(cv::Mat(20, 30, CV_8UC3, cv::Scalar::all(128))).empty());
     EXPECT_TRUE(detector->run(cv::Mat(480, 640, CV_8UC3, cv::Scalar::all(200))).empty());
 }
+
+TEST(YuNet, MinFaceDropsSmallFacesAndSaysHowBigTheLargestWas) {
+    AIPORTRAIT_REQUIRE_FILE(yunet_model());
+    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
+    const cv::Mat photo = cv::imread(sample_photo(1).string());
+    const auto detector = make_yunet_detector(yunet_model().string(), {});
+    EXPECT_EQ(detector->options().min_face, 40) << "the default";
+    const std::vector<Face> faces = detector->run(photo);
+    ASSERT_FALSE(faces.empty());
+    // The photo shrunk so that its main face is ~30 px: under the default minimum.
+    const double k = 30.0 / face_size(faces.front());
+    cv::Mat small;
+    cv::resize(photo, small, cv::Size(), k, k, cv::INTER_AREA);
+    const Detection none = detector->detect(small);
+    EXPECT_TRUE(none.faces.empty());
+    EXPECT_NEAR(none.largest_dropped, 30.f, 4.f);
+    EXPECT_EQ(no_face_message(none, 40),
+              "no face of at least 40 px (largest: " + std::to_string(int(none.largest_dropped)) + " px)");
+    DetectorOptions any;
+    any.min_face = 0;
+    const Detection kept = make_yunet_detector(yunet_model().string(), any)->detect(small);
+    ASSERT_FALSE(kept.faces.empty());
+    EXPECT_EQ(kept.largest_dropped, 0.f);
+    EXPECT_NEAR(face_size(kept.faces.front()), 30.f, 4.f);
+    // Nothing at all: the plain message.
+    EXPECT_EQ(no_face_message(detector->detect(cv::Mat(480, 640, CV_8UC3, cv::Scalar::all(200))), 40),
+              "no face found");
+}
+
+TEST(DetectHelpers, DropSmallFaces) {
+    std::vector<Face> faces(3);
+    faces[0].box = {0, 0, 50, 60};
+    faces[1].box = {0, 0, 39.7f, 80};  // the shorter side counts
+    faces[2].box = {0, 0, 20, 20};
+    EXPECT_FLOAT_EQ(drop_small_faces(faces, 40), 39.7f);
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_EQ(faces[0].box.width, 50);
+    Detection d;
+    d.largest_dropped = 39.7f;
+    EXPECT_EQ(no_face_message(d, 40), "no face of at least 40 px (largest: 39 px)");
+    EXPECT_FLOAT_EQ(drop_small_faces(faces, 0), 0.f);
+    EXPECT_EQ(faces.size(), 1u);
+}

@@ -32,6 +32,7 @@ struct Config {
     DetectorChoice detector = DetectorChoice::automatic;
     double detect_threshold = 0.7;  // double: the sidecar shows 0.3, not 0.30000001192092896
     int detect_max_side = 2048;
+    int min_face = 40;            // faces smaller than this (box's shorter side, px) are not portrayed
     std::string device = "cpu";
     int threads = 0;              // 0 = all cores
     int batch = 0;                // faces per generator forward, gathered across inputs; 0 = auto
