@@ -161,9 +161,9 @@ private:
     static constexpr float kVerifyFromSide = 64.f;  // box side in its view from which to verify
     static constexpr int kVerifyView = 320;
     static constexpr float kVerifyContext = 2.f;
-    static constexpr float kVerifyScore = 0.8f;     // both the claim and its re-detection
+    static constexpr double kVerifyScore = 0.8;     // both the claim and its re-detection
 
-    float verify_score() const { return std::max(options_.score_threshold, kVerifyScore); }
+    double verify_score() const { return std::max(options_.score_threshold, kVerifyScore); }
 
     // Whether a face found in a view `scale` times the photo's size holds up; `finest` is the
     // finest view, `finest_scale` times the photo's size. The same face found again in another
