@@ -71,78 +71,43 @@ void charge_share(const std::vector<Work*>& batch, const char* stage, double ms,
 
 namespace {
 
-// Made the same way: same generator and detector files and settings, same parameters. Paths
-// may differ (another machine, a moved models folder); threads and batch size do not change
-// what is made.
-bool same_settings(const nlohmann::json& record, const RunInfo& run) {
-    auto without = [](nlohmann::json j, std::initializer_list<const char*> keys) {
-        if (!j.is_object()) return nlohmann::json();
-        for (const char* k : keys) j.erase(k);
-        return j;
-    };
-    return record.value("model", nlohmann::json()).value("sha256", "") == run.generator.value("sha256", "") &&
-           without(record.value("detector", nlohmann::json()), {"model_path"}) == without(run.detector, {"model_path"}) &&
-           without(record.value("parameters", nlohmann::json()), {"threads", "batch"}) ==
-               without(run.parameters, {"threads", "batch"});
+// The sidecar at `path` as JSON (discarded when missing or unparsable).
+nlohmann::json read_sidecar(const std::string& path) {
+    std::error_code ec;
+    if (path.empty() || !fs::is_regular_file(path, ec)) return nlohmann::json::value_t::discarded;
+    std::ifstream in(path);
+    return nlohmann::json::parse(in, nullptr, false);
 }
 
 }  // namespace
 
-// The image a record says it wrote is still there, byte for byte: not a half-renamed pair of a
-// killed run's image beside an earlier run's sidecar, nor a file changed since.
-bool output_unchanged(const std::string& path, const nlohmann::json& sha256) {
-    std::error_code ec;
-    return sha256.is_string() && fs::is_regular_file(path, ec) && sha256_file(path) == sha256.get<std::string>();
-}
-
-bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) try {
-    if (job.output == "-" || job.sidecar.empty()) return false;
-    std::error_code ec;
-    if (!fs::is_regular_file(job.sidecar, ec)) return false;
-    std::ifstream in(job.sidecar);
-    const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
-    if (record.is_discarded() || !record.is_object() || record.value("status", "") != "ok") return false;
-    if (!same_settings(record, run)) return false;
-    // Made from these bytes: a photo edited since, or a new file that took an earlier one's
-    // collision name, is done again.
-    if (record["input"].value("sha256", "") != input_sha256) return false;
-    const auto& output = record["output"];
-    if (!output.is_object()) return false;
-    // --all-faces writes one file per face; every one must be there as written.
-    if (output.value("kind", "") == "all_faces") {
-        bool any = false;
-        for (const auto& face : record.value("faces", nlohmann::json::array())) {
-            if (!face.is_object() || !face.contains("output")) continue;
-            if (fs::path(recorded_path(face, "output")).parent_path() != fs::path(job.output).parent_path() ||
-                !output_unchanged(recorded_path(face, "output"), face.value("output_sha256", nlohmann::json())))
-                return false;
-            any = true;
-        }
-        return any;
+bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
+    if (job.output == "-") return false;
+    const std::vector<RecordedOutput> outputs = outputs_if_done(read_sidecar(job.sidecar), run, input_sha256);
+    if (outputs.empty()) return false;
+    // Every file the record names sits where this run would write it, byte for byte as written:
+    // not a killed run's image beside an earlier run's sidecar, nor a file changed since.
+    for (const RecordedOutput& o : outputs) {
+        std::error_code ec;
+        const bool here = o.path == job.output || (o.per_face && fs::path(o.path).parent_path() ==
+                                                                     fs::path(job.output).parent_path());
+        if (!here || !fs::is_regular_file(o.path, ec) || sha256_file(o.path) != o.sha256) return false;
     }
-    return recorded_path(output) == job.output && output_unchanged(job.output, output.value("sha256", nlohmann::json()));
-} catch (const nlohmann::json::exception&) {
-    return false;  // a sidecar that parses but has fields of the wrong type: not done
+    return true;
 }
 
 // Before a failed input's sidecar replaces an earlier run's: that run's images go too, so no
 // portrait sits beside a record that says there is none. Only files the old sidecar names as its
 // own outputs at this job's places are removed.
-void remove_earlier_outputs(const Job& job) try {
-    std::error_code ec;
-    if (job.output == "-" || job.sidecar.empty() || !fs::is_regular_file(job.sidecar, ec)) return;
-    std::ifstream in(job.sidecar);
-    const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
-    if (record.is_discarded() || !record.is_object() || !record["output"].is_object()) return;
-    if (recorded_path(record["output"]) == job.output) fs::remove(job.output, ec);
-    for (const auto& face : record.value("faces", nlohmann::json::array())) {
-        if (!face.is_object() || !face.contains("output")) continue;
-        const std::string path = recorded_path(face, "output");
-        if (fs::path(path).parent_path() == fs::path(job.output).parent_path() &&
-            fs::path(path).filename().string().rfind(fs::path(job.output).stem().string() + "_face", 0) == 0)
-            fs::remove(path, ec);
+void remove_earlier_outputs(const Job& job) {
+    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar))) {
+        const fs::path p(o.path);
+        const bool ours = o.path == job.output ||
+                          (o.per_face && p.parent_path() == fs::path(job.output).parent_path() &&
+                           p.filename().string().rfind(fs::path(job.output).stem().string() + "_face", 0) == 0);
+        std::error_code ec;
+        if (ours) fs::remove(p, ec);
     }
-} catch (const nlohmann::json::exception&) {
 }
 
 void Pipeline::Impl::prepare(Work& work) const {

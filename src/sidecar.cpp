@@ -169,4 +169,40 @@ std::string recorded_path(const nlohmann::json& object, const char* key) {
     return plain != object.end() && plain->is_string() ? plain->get<std::string>() : "";
 }
 
+std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record) try {
+    std::vector<RecordedOutput> out;
+    if (!record.is_object() || !record.contains("output") || !record["output"].is_object()) return out;
+    const json& output = record["output"];
+    if (output.value("kind", "") == "all_faces") {
+        for (const json& face : record.value("faces", json::array()))
+            if (face.is_object() && face.contains("output"))
+                out.push_back({recorded_path(face, "output"), face.value("output_sha256", ""), true});
+    } else if (!recorded_path(output).empty()) {
+        out.push_back({recorded_path(output), output.value("sha256", ""), false});
+    }
+    return out;
+} catch (const json::exception&) {
+    return {};  // fields of the wrong type: names nothing
+}
+
+std::vector<RecordedOutput> outputs_if_done(const nlohmann::json& record, const RunInfo& run,
+                                            const std::string& input_sha256) try {
+    if (!record.is_object() || record.value("status", "") != "ok") return {};
+    auto without = [](json j, std::initializer_list<const char*> keys) {
+        if (!j.is_object()) return json();
+        for (const char* k : keys) j.erase(k);
+        return j;
+    };
+    const bool same = record.value("model", json()).value("sha256", "") == run.generator.value("sha256", "") &&
+                      without(record.value("detector", json()), {"model_path"}) == without(run.detector, {"model_path"}) &&
+                      without(record.value("parameters", json()), {"threads", "batch"}) ==
+                          without(run.parameters, {"threads", "batch"});
+    // Made from these bytes: a photo edited since, or a new file that took an earlier one's
+    // collision name, is done again.
+    if (!same || record.value("input", json()).value("sha256", "") != input_sha256) return {};
+    return recorded_outputs(record);
+} catch (const json::exception&) {
+    return {};  // a sidecar that parses but has fields of the wrong type: not done
+}
+
 }  // namespace aiportrait

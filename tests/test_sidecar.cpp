@@ -124,3 +124,36 @@ TEST(Sidecar, PathsThatAreNotUtf8AreKeptLosslessly) {
     EXPECT_EQ(ok["input"]["path"], r.input);
     EXPECT_FALSE(ok["input"].contains("path_hex"));
 }
+
+TEST(Sidecar, OutputsIfDoneMatchesSettingsAndBytes) {
+    InputRecord r;
+    r.input = "a.jpg";
+    r.input_sha256 = std::string(64, 'a');
+    r.exif_orientation = 1;
+    r.output = "out/a.png";
+    r.output_sha256 = std::string(64, 'b');
+    r.status = Status::ok;
+    RunInfo run;
+    run.generator = {{"sha256", "g"}, {"path", "/here/g.pt"}};
+    run.detector = {{"name", "yunet"}, {"model_path", "/here/y.onnx"}, {"min_face", 40}};
+    run.parameters = {{"strength", 0.5}, {"threads", 2}, {"batch", 4}};
+    const nlohmann::json record = make_record(r, run);
+
+    RunInfo elsewhere = run;  // another machine: other paths, threads and batch
+    elsewhere.detector["model_path"] = "/there/y.onnx";
+    elsewhere.parameters["threads"] = 16;
+    elsewhere.parameters["batch"] = 1;
+    const auto outputs = outputs_if_done(record, elsewhere, r.input_sha256);
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_EQ(outputs[0].path, "out/a.png");
+    EXPECT_EQ(outputs[0].sha256, r.output_sha256);
+
+    EXPECT_TRUE(outputs_if_done(record, run, std::string(64, 'c')).empty()) << "other input bytes";
+    RunInfo other = run;
+    other.parameters["strength"] = 0.6;
+    EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "other strength";
+    other = run;
+    other.detector["min_face"] = 20;
+    EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "other detector setting";
+    EXPECT_TRUE(outputs_if_done(nlohmann::json::parse("{\"status\": \"ok\", \"output\": 3}"), run, "").empty());
+}

@@ -49,6 +49,24 @@ nlohmann::json make_record(const InputRecord& record, const RunInfo& run);
 // any other invalid byte (e.g. in an error line quoting a path) is replaced, so this never throws.
 std::string dump_record(const nlohmann::json& record, int indent = -1);
 
+// An image a record says it wrote, with the sha256 of its bytes.
+struct RecordedOutput {
+    std::string path;
+    std::string sha256;
+    bool per_face = false;  // one of --all-faces' files
+};
+
+// The images a record names (for --skip-existing's checks and for clearing an earlier run's
+// outputs); empty when it names none or is not a record.
+std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record);
+
+// The images of a record that shows its input done as this run would do it: status ok, from
+// these bytes (`input_sha256`), with the same generator (by sha256), detector settings and
+// parameters (model paths, threads and batch size aside: they do not change what is made).
+// Empty otherwise. The caller still checks the files are there as written.
+std::vector<RecordedOutput> outputs_if_done(const nlohmann::json& record, const RunInfo& run,
+                                            const std::string& input_sha256);
+
 // The path a record's path field names: its raw bytes when the record carries "path_hex".
 std::string recorded_path(const nlohmann::json& object, const char* key = "path");
 
