@@ -1,4 +1,5 @@
 #include "aiportrait/align.hpp"
+#include "aiportrait/util.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -90,8 +91,7 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
         const double pre = std::min(1.0, scale * 1.5);
         cv::Mat small;
         // Explicit size: a region a few pixels thin would otherwise round to zero and throw.
-        const cv::Size small_size(std::max(1, static_cast<int>(std::lround(inside.width * pre))),
-                                  std::max(1, static_cast<int>(std::lround(inside.height * pre))));
+        const cv::Size small_size = scaled_size(inside.width, inside.height, pre);
         cv::resize(bgr(inside), small, small_size, 0, 0, cv::INTER_AREA);
         const double sx = static_cast<double>(small.cols) / inside.width;
         const double sy = static_cast<double>(small.rows) / inside.height;

@@ -1,5 +1,6 @@
 // Shared detector helpers and the YuNet detector (cv::FaceDetectorYN).
 #include "aiportrait/detect.hpp"
+#include "aiportrait/util.hpp"
 
 #include "aiportrait/hash.hpp"
 
@@ -104,8 +105,7 @@ public:
             if (sides[i] < std::max(source.cols, source.rows)) {
                 const double f = static_cast<double>(sides[i]) / std::max(source.cols, source.rows);
                 // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
-                const cv::Size size(std::max(1, static_cast<int>(std::lround(source.cols * f))),
-                                    std::max(1, static_cast<int>(std::lround(source.rows * f))));
+                const cv::Size size = scaled_size(source.cols, source.rows, f);
                 cv::resize(source, views[i], size, 0, 0, cv::INTER_AREA);
             } else {
                 views[i] = source;
@@ -182,8 +182,7 @@ private:
         if (roi.empty()) return false;
         // The part of the square inside the photo, resampled and placed; black outside it.
         const double k = kVerifyView / side;
-        const cv::Size size(std::max(1, static_cast<int>(std::lround(roi.width * k))),
-                            std::max(1, static_cast<int>(std::lround(roi.height * k))));
+        const cv::Size size = scaled_size(roi.width, roi.height, k);
         cv::Mat resized;
         cv::resize(finest(roi), resized, size, 0, 0, k < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
         const cv::Point at(static_cast<int>(std::lround((roi.x - origin.x) * k)),

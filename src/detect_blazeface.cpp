@@ -5,6 +5,7 @@
 // scanned as a pyramid of overlapping square tiles, and every view's detections are merged
 // with MediaPipe's weighted NMS in image coordinates.
 #include "aiportrait/detect.hpp"
+#include "aiportrait/util.hpp"
 #include "aiportrait/hash.hpp"
 
 #include <opencv2/dnn.hpp>
@@ -132,8 +133,8 @@ std::vector<View> plan_views(cv::Size size) {
     View whole;
     whole.region = cv::Rect(0, 0, size.width, size.height);
     const float s = float(kNetSize) / longer;
-    const int w = std::max(1, static_cast<int>(std::lround(size.width * s)));
-    const int h = std::max(1, static_cast<int>(std::lround(size.height * s)));
+    const cv::Size scaled = scaled_size(size.width, size.height, s);
+    const int w = scaled.width, h = scaled.height;
     whole.scale = {float(w) / size.width, float(h) / size.height};
     whole.offset = {float((kNetSize - w) / 2), float((kNetSize - h) / 2)};
     views.push_back(whole);

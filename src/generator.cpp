@@ -1,5 +1,6 @@
 // The one translation unit (with identity.cpp) that includes LibTorch.
 #include "aiportrait/generator.hpp"
+#include "aiportrait/util.hpp"
 
 #include "aiportrait/hash.hpp"
 
@@ -118,7 +119,7 @@ Generator::Generator(const std::string& path, const std::string& device) : impl_
         impl_->module = torch::jit::load(path, impl_->device, extra);
     } catch (const std::exception& e) {
         std::string what = e.what();
-        what = what.substr(0, what.find('\n'));
+        what = first_line(what);
         fail(path, fmt::format("not a loadable TorchScript generator ({})", what));
     }
     if (extra["aiportrait.json"].empty())
@@ -137,7 +138,7 @@ Generator::Generator(const std::string& path, const std::string& device) : impl_
         impl_->check_output(y, 1);
     } catch (const std::exception& e) {
         std::string what = e.what();
-        what = what.substr(0, what.find('\n'));
+        what = first_line(what);
         fail(path, fmt::format("test forward failed: {}", what));
     }
 }
@@ -167,7 +168,7 @@ std::vector<cv::Mat> Generator::run(const std::vector<cv::Mat>& crops, const std
         impl_->check_output(y, n);
     } catch (const std::exception& e) {
         std::string what = e.what();
-        throw std::runtime_error(fmt::format("generator {}: {}", impl_->info.path, what.substr(0, what.find('\n'))));
+        throw std::runtime_error(fmt::format("generator {}: {}", impl_->info.path, first_line(what)));
     }
     torch::Tensor bytes = y.to(torch::kCPU)
                               .clamp(-1, 1)

@@ -1,4 +1,5 @@
 #include "aiportrait/pipeline.hpp"
+#include "aiportrait/util.hpp"
 
 #include "aiportrait/align.hpp"
 #include "aiportrait/bounded_queue.hpp"
@@ -273,7 +274,7 @@ int compare_identity(const Config& config, const std::string& photo_a, const std
             crops.push_back(IdentityNet::prepare_crop(visible, found.faces.front().landmarks));
         } catch (const std::exception& e) {
             std::string what = e.what();
-            reporter.error(photo, what.substr(0, what.find('\n')));
+            reporter.error(photo, first_line(what));
             return 1;
         }
     }

@@ -3,6 +3,7 @@
 #include "pipeline_impl.hpp"
 
 #include "aiportrait/align.hpp"
+#include "aiportrait/util.hpp"
 #include "aiportrait/hash.hpp"
 #include "aiportrait/output.hpp"
 
@@ -45,10 +46,7 @@ std::string face_output_path(const std::string& output, std::size_t index) {
     return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
 }
 
-std::string first_line(const std::exception& e) {
-    const std::string what = e.what();
-    return what.substr(0, what.find('\n'));
-}
+std::string first_line(const std::exception& e) { return aiportrait::first_line(e.what()); }
 
 // A batched model call failed: every input that was in it fails with the same reason.
 void fail_batch(const std::vector<Work*>& batch, const std::exception& e) {
