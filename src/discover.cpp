@@ -211,9 +211,14 @@ Discovery discover(const Config& config) {
     const fs::path given(config.output);
     const fs::path out_path = config.output == "-" ? given : given.lexically_normal();
     const std::string last = given.filename().string();
+    // A file-type extension is 1-5 letters (".png", ".heic", ".txt"); "run.v2" or "s_0.25" are
+    // folder names, as they were.
+    const std::string ext = given.extension().string();
+    const bool file_like = ext.size() >= 2 && ext.size() <= 6 &&
+                           std::all_of(ext.begin() + 1, ext.end(), [](unsigned char c) { return std::isalpha(c); });
     const bool output_is_dir = config.output != "-" &&
                                (fs::is_directory(out_path, ec) || config.output.back() == '/' || last == "." ||
-                                last == ".." || !given.has_extension());
+                                last == ".." || !file_like);
     // Decided from the name before any work: a name with another extension is neither an image
     // we can write nor (silently) a folder.
     if (config.output != "-" && !output_is_dir && !is_writable_image_path(config.output))

@@ -46,7 +46,8 @@ TEST(FirstHour, OutputFolderSpellingsMeanWhatTheyMeanToTheShell) {
     fs::create_directories(dir / "x");
     // README's own example with a folder that does not exist yet, and "." / ".." forms.
     for (const auto& [spelling, lands_in] : std::vector<std::pair<std::string, std::string>>{
-             {"portraits/", "portraits"}, {"out/.", "out"}, {"x/..", "."}, {"deep/er/", "deep/er"}}) {
+             {"portraits/", "portraits"}, {"out/.", "out"}, {"x/..", "."}, {"deep/er/", "deep/er"},
+             {"s_0.25", "s_0.25"}, {"run.v2", "run.v2"}}) {
         const auto r = run_shell("cd " + quote(dir.path()) + " && " + fast() + " photos/ -o " + spelling);
         EXPECT_EQ(r.exit_code, 0) << spelling << ": " << r.err;
         EXPECT_TRUE(fs::exists(dir / lands_in / "a.png")) << spelling;
