@@ -30,18 +30,14 @@ std::string lower(std::string s) {
 // --null. A NUL byte in a newline list means find -print0 fed it: reading it as one path would
 // pair one person's photo with another's name, so that is a usage error.
 std::vector<std::string> read_path_list(const std::string& source, bool null_separated) {
-    std::string text;
-    if (source == "-") {
-        std::ostringstream all;
-        all << std::cin.rdbuf();
-        text = all.str();
-    } else {
-        std::ifstream in(source, std::ios::binary);
-        if (!in) throw std::invalid_argument(fmt::format("--files-from: cannot read '{}'", source));
-        std::ostringstream all;
-        all << in.rdbuf();
-        text = all.str();
+    std::ifstream file;
+    if (source != "-") {
+        file.open(source, std::ios::binary);
+        if (!file) throw std::invalid_argument(fmt::format("--files-from: cannot read '{}'", source));
     }
+    std::ostringstream all;
+    all << (source == "-" ? std::cin.rdbuf() : file.rdbuf());
+    const std::string text = all.str();
     const char separator = null_separated ? '\0' : '\n';
     if (!null_separated && text.find('\0') != std::string::npos)
         throw std::invalid_argument(fmt::format(

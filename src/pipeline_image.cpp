@@ -77,36 +77,42 @@ nlohmann::json read_sidecar(const std::string& path) {
     return nlohmann::json::parse(in, nullptr, false);
 }
 
+// Whether a file a record names is one this job writes: its output, or (--all-faces) one of
+// its NAME_faceN files beside it (face_output_path).
+bool is_output_of(const Job& job, const RecordedOutput& o) {
+    if (o.path == job.output) return true;
+    const fs::path p(o.path), out(job.output);
+    return o.per_face && p.parent_path() == out.parent_path() &&
+           p.filename().string().rfind(out.stem().string() + "_face", 0) == 0;
+}
+
 }  // namespace
 
 bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
     if (job.output == "-") return false;
     const std::vector<RecordedOutput> outputs = outputs_if_done(read_sidecar(job.sidecar), run, input_sha256);
     if (outputs.empty()) return false;
-    // Every file the record names sits where this run would write it, byte for byte as written:
-    // not a killed run's image beside an earlier run's sidecar, nor a file changed since.
+    // Every file the record names is this job's, byte for byte as written: not a killed run's
+    // image beside an earlier run's sidecar, nor a file changed since.
     for (const RecordedOutput& o : outputs) {
         std::error_code ec;
-        const bool here = o.path == job.output || (o.per_face && fs::path(o.path).parent_path() ==
-                                                                     fs::path(job.output).parent_path());
-        if (!here || !fs::is_regular_file(o.path, ec) || sha256_file(o.path) != o.sha256) return false;
+        if (!is_output_of(job, o) || !fs::is_regular_file(o.path, ec) || sha256_file(o.path) != o.sha256) return false;
     }
     return true;
 }
 
+namespace {
+
 // Before a failed input's sidecar replaces an earlier run's: that run's images go too, so no
-// portrait sits beside a record that says there is none. Only files the old sidecar names as its
-// own outputs at this job's places are removed.
+// portrait sits beside a record that says there is none. Only this job's files are removed.
 void remove_earlier_outputs(const Job& job) {
     for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar))) {
-        const fs::path p(o.path);
-        const bool ours = o.path == job.output ||
-                          (o.per_face && p.parent_path() == fs::path(job.output).parent_path() &&
-                           p.filename().string().rfind(fs::path(job.output).stem().string() + "_face", 0) == 0);
         std::error_code ec;
-        if (ours) fs::remove(p, ec);
+        if (is_output_of(job, o)) fs::remove(o.path, ec);
     }
 }
+
+}  // namespace
 
 void Pipeline::Impl::prepare(Work& work) const {
     InputRecord& record = work.record;
