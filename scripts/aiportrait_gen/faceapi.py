@@ -1,9 +1,9 @@
 """face-api.js FaceRecognitionNet in PyTorch, for the identity loss of training (aiportrait_gen.train) and the yardstick.
 
-The same net as src/identity.cpp (the project's identity yardstick), read from the same files:
+The same net as src/models/identity.cpp (the project's identity yardstick), read from the same files:
 @vladmandic/face-api 1.7.15 model/face_recognition_model-weights_manifest.json + .bin (tfjs,
 uint8/uint16-quantised), fetched by scripts/fetch_models.sh into weights/face-api/. The layer
-order, padding and shortcut rules follow src/identity.cpp line by line; `check_against_cli()`
+order, padding and shortcut rules follow src/models/identity.cpp line by line; `check_against_cli()`
 compares distances with `aiportrait identity` so the two cannot drift apart silently.
 
 The net is frozen (requires_grad False) and differentiable, so a generator can be trained
@@ -82,9 +82,15 @@ class FaceRecognitionNet(nn.Module):
 
     def features(self, rgb255: torch.Tensor) -> torch.Tensor:
         """The 256-D pooled features (the input of the final layer): what KID is measured on."""
+        return self.stages(rgb255)[-1].mean((2, 3))
+
+    def stages(self, rgb255: torch.Tensor, upto: int = len(_BLOCKS)) -> list:
+        """Activations after the stem and after each of the first `upto` residual blocks
+        (low-level texture first); the perceptual loss of training reads the early ones."""
         x = (rgb255 - self.mean) / 255.0
         x = F.max_pool2d(self._conv(x, "conv32_down", 2, False, True), 3, 2)
-        for b, _, _, down in _BLOCKS:
+        out_list = [x]
+        for b, _, _, down in _BLOCKS[:upto]:
             out = self._conv(x, f"{b}_1", 2 if down else 1, not down, True)
             out = self._conv(out, f"{b}_2", 1, True, False)
             shortcut = x
@@ -97,7 +103,8 @@ class FaceRecognitionNet(nn.Module):
                 if dc > 0:  # channel-doubling blocks: zero channels on the shortcut
                     shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, dc))
             x = F.relu(out + shortcut)
-        return x.mean((2, 3))
+            out_list.append(x)
+        return out_list
 
 
 def face_crop_box(landmarks, width: int, height: int):

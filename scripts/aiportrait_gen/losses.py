@@ -127,3 +127,25 @@ def band_loss(dist: torch.Tensor, s: torch.Tensor, slope: float, tol: float) -> 
     """Pulls the distance at strength s >= 0.25 into slope * s +- tol: the dial itself is
     trained (below 0.25 the exported module blends back to the input anyway)."""
     return (((dist - slope * s).abs() - tol).clamp(min=0) * (s >= 0.25)).mean()
+
+
+class PerceptualLoss(IdentityLoss):
+    """L1 between face-api's early activations (stem, the 32- and 64-channel stages) of the
+    re-created and the real face at full resolution, each layer relative to the real one's mean
+    magnitude. Like pix2pixHD's VGG term: it asks for the photo's kind of local detail (skin,
+    eyelids, lip edges) where plain L1 only asks for its pixels, and it tolerates small shifts.
+    The identity lives in the later layers, which this term leaves to the band loss."""
+
+    LAYERS = (0, 3, 7)  # stem; after conv32_3; after conv64_3
+
+    def __init__(self, face_api_dir: str, template, size: int):
+        super().__init__(face_api_dir, template, size, 0.0)
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        upto = max(self.LAYERS)
+        with torch.no_grad():
+            ref = self.net.stages(self.net_input(real), upto)
+        out = self.net.stages(self.net_input(fake), upto)
+        terms = [(out[i] - ref[i]).abs().mean((1, 2, 3)) / (ref[i].abs().mean((1, 2, 3)) + 1e-3)
+                 for i in self.LAYERS]
+        return torch.stack(terms, 0).mean(0)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .losses import (IdentityLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
+from .losses import (IdentityLoss, PerceptualLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
                      structure_discriminator, texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
@@ -48,6 +48,9 @@ def parse_args(argv=None):
                     help="full-resolution L1, x (1 - s)^2: fidelity at low strength only")
     ap.add_argument("--edge-l1", type=float, default=10.0,
                     help="L1 between Sobel edge maps at 128 px, x (1 - 0.7 s)")
+    ap.add_argument("--perceptual", type=float, default=2.0,
+                    help="L1 on face-api's early activations at 256 px (losses.PerceptualLoss), "
+                         "x (1 - 0.7 s); 0 = off")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
     ap.add_argument("--identity", type=float, default=10.0, help="identity band weight (0 = off)")
@@ -149,6 +152,8 @@ def main(argv=None):
         optD.load_state_dict(ck["optD"])
     identity = IdentityLoss(args.face_api, template, 128,
                             args.identity_blur).to(device) if args.identity > 0 else None
+    perceptual = PerceptualLoss(args.face_api, template, 256).to(device) \
+        if args.perceptual > 0 else None
     log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
 
     def checkpoint(keep: bool):
@@ -212,7 +217,10 @@ def main(argv=None):
             l_id = band_loss(dist, s, args.identity_band, args.identity_tol)
         else:
             dist = l_id = torch.zeros((), device=device)
+        l_perc = (perceptual(fake, real) * w).mean() if perceptual is not None \
+            else torch.zeros((), device=device)
         lossG = (args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
+                 + args.perceptual * l_perc
                  + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id)
         lossG.backward()
         optG.step()
@@ -223,7 +231,7 @@ def main(argv=None):
         counters["step"] += 1
         counters["images"] += len(idx)
         counters["train_seconds"] += time.time() - t0
-        for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("adv_s", adv_s),
+        for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
                      ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean())):
             sums[k] = sums.get(k, 0.0) + float(v)
