@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     }
     set_inference_threads(threads);
     cv::setNumThreads(threads);
-    const Generator generator(model, "cpu");
+    const Generator generator(model);
     const auto detector = make_yunet_detector(models + "/yunet/face_detection_yunet_2022mar.onnx", {});
     std::vector<cv::Mat> crops;
     for (const std::string& p : photos) {

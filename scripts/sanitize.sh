@@ -22,4 +22,4 @@ cmake --build build-asan -j "$jobs" >&2
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 cd build-asan
-ctest --output-on-failure -j "${AIPORTRAIT_TEST_JOBS:-2}" -E CliAcceptance "$@"
+ctest --output-on-failure -j "${AIPORTRAIT_TEST_JOBS:-2}" -LE acceptance "$@"

@@ -4,6 +4,7 @@
 #include "aiportrait/pipeline.hpp"
 #include "aiportrait/report.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 namespace {
 
 volatile std::sig_atomic_t g_signals = 0;
+std::atomic<int> g_stop_signal{0};  // lock-free int: safe to set from a signal handler
 
 // The first SIGINT/SIGTERM asks the run to stop after the input in progress; a second one
 // (an impatient Ctrl-C) ends the process at once with the default action. Even then no output
@@ -26,7 +28,7 @@ void on_signal(int signal) {
         std::raise(signal);
         return;
     }
-    aiportrait::request_stop(signal);
+    g_stop_signal.store(signal);
 }
 
 void install_stop_handler(int signal) {
@@ -56,6 +58,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        if (cmd.kind == Command::Kind::version) {
+            const std::string text = version_report(config);
+            return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0 ? 0 : 1;
+        }
+        if (cmd.kind == Command::Kind::gallery) return rebuild_gallery(cmd.photos[0], reporter);
         if (cmd.kind == Command::Kind::identity)
             return compare_identity(config, cmd.photos[0], cmd.photos[1], reporter);
 
@@ -66,7 +73,7 @@ int main(int argc, char** argv) {
         install_stop_handler(SIGINT);
         install_stop_handler(SIGTERM);
 
-        const RunSummary summary = pipeline.run(discovery);
+        const RunSummary summary = pipeline.run(discovery, [] { return g_stop_signal.load(); });
         reporter.info(summary.line());
         return summary.exit_code();
     } catch (const std::exception& e) {

@@ -1,7 +1,7 @@
 // What a new user hits in the first hour (issue #11), each on the real binary: folder spellings,
 // file names that are not UTF-8, NUL-separated lists, resume that only skips what was made from
 // these bytes, one record per input, standard output that cannot be written, non-finite values.
-#include "testing.hpp"
+#include "cli_testing.hpp"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -16,16 +16,6 @@ namespace {
 // The small identity generator without the identity net: these tests are about files and
 // records, not faces.
 std::string fast() { return tool() + " --no-identity --threads 1 --model " + quote(test_models_dir() / "identity_256.pt"); }
-
-std::vector<json> ndjson(const std::string& text) {
-    std::vector<json> records;
-    std::stringstream ss(text);
-    for (std::string line; std::getline(ss, line);)
-        if (!line.empty()) records.push_back(json::parse(line));
-    return records;
-}
-
-json read_json(const fs::path& path) { return json::parse(read_text(path)); }
 
 std::string hex_byte(unsigned char c) {
     static const char* digits = "0123456789abcdef";

@@ -5,7 +5,7 @@
 #include "aiportrait/detect.hpp"
 
 #include "awkward.hpp"
-#include "testing.hpp"
+#include "cli_testing.hpp"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -16,10 +16,7 @@
 #include <map>
 #include <thread>
 
-#include <spawn.h>
 #include <unistd.h>
-
-extern char** environ;
 
 using namespace aiportrait;
 using namespace aiportrait::testing;
@@ -88,43 +85,6 @@ std::vector<std::string> lines_naming(const std::string& text, const std::string
 
 cv::Rect2f box_of(const json& face) {
     return {face["box"]["x"], face["box"]["y"], face["box"]["width"], face["box"]["height"]};
-}
-
-// Starts the binary without a shell in between (so signals reach it), output to files. Signal
-// dispositions and the mask are reset: a test runner started as `nohup ... &` ignores SIGINT,
-// and the tool rightly keeps to an inherited SIG_IGN, which would make the signal tests fail.
-pid_t spawn_tool(const std::string& args, const fs::path& out, const fs::path& err) {
-    const std::string line = "exec " + tool() + " " + args + " >" + quote(out) + " 2>" + quote(err);
-    const char* argv[] = {"/bin/sh", "-c", line.c_str(), nullptr};
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults, empty;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigemptyset(&empty);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ), 0);
-    posix_spawnattr_destroy(&attr);
-    return pid;
-}
-
-int wait_status(pid_t pid) {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return status;
-}
-
-bool wait_for(const std::function<bool()>& condition, double seconds) {
-    const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
 }
 
 bool any_sidecar(const fs::path& dir) {

@@ -34,9 +34,27 @@ TEST(CliParse, OptionsLandInTheConfig) {
     EXPECT_DOUBLE_EQ(c.config.detect_threshold, 0.3);
     EXPECT_EQ(c.config.shard_index, 2);
     EXPECT_EQ(c.config.shard_count, 5);
-    EXPECT_EQ(c.config.format, "webp");
+    EXPECT_EQ(c.config.format, ImageFormat::webp);
     EXPECT_TRUE(c.config.quiet);
     EXPECT_FALSE(c.config.target_identity.has_value());
+}
+
+// Detector, format and device are parsed into enums at the boundary, from the tables that own
+// the names (detectors.hpp, output.hpp), so no stage sees a word it has to judge.
+TEST(CliParse, WordsBecomeEnumsFromTheTables) {
+    const Command d = parse({"a.jpg", "-o", "p.png"});
+    EXPECT_EQ(d.config.detector, DetectorChoice::automatic);
+    EXPECT_EQ(d.config.device, Device::cpu);
+    EXPECT_EQ(d.config.format, ImageFormat::png);
+    const Command c = parse({"a.jpg", "-o", "out/", "--detector", "blazeface", "--device", "cuda", "--format", "jpg"});
+    ASSERT_EQ(c.kind, Command::Kind::run);
+    EXPECT_EQ(c.config.detector, DetectorChoice::blazeface);
+    EXPECT_EQ(c.config.device, Device::cuda);
+    EXPECT_EQ(c.config.format, ImageFormat::jpeg);
+    EXPECT_EQ(parse({"a.jpg", "-o", "p.png", "--detector", "yunet"}).config.detector, DetectorChoice::yunet);
+    // The identity command shares the detector option.
+    EXPECT_EQ(parse({"identity", "a.jpg", "b.jpg", "--detector", "blazeface"}).config.detector,
+              DetectorChoice::blazeface);
 }
 
 TEST(CliParse, StrengthZeroIsAStrengthNotTheDefault) {
@@ -54,6 +72,9 @@ TEST(CliParse, UsageErrorsAreExitTwo) {
              {"a.jpg", "-o", "p.png", "--feather", "0"},      // (0, 1]
              {"a.jpg", "-o", "p.png", "--shard", "3/2"},      // K > N
              {"a.jpg", "-o", "p.png", "--detector", "haar"},  // not a detector
+             {"a.jpg", "-o", "p.png", "--device", "gpu"},     // not a device
+             {"a.jpg", "-o", "p.png", "--device", "0"},       // an enum's number is not its name
+             {"a.jpg", "-o", "out/", "--format", "tiff"},     // not a format we write
              {"a.jpg", "-o", "p.png", "--strength", "0.5", "--target-identity", "0.4"},
              {"a.jpg", "-o", "-", "--json"}}) {
         std::vector<std::string> storage = {"aiportrait"};
@@ -66,12 +87,16 @@ TEST(CliParse, UsageErrorsAreExitTwo) {
     }
 }
 
-TEST(CliParse, HelpAndVersionExitZero) {
-    for (const char* flag : {"--help", "--version"}) {
-        const Command c = parse({flag});
-        EXPECT_EQ(c.kind, Command::Kind::exit) << flag;
-        EXPECT_EQ(c.exit_code, 0) << flag;
-    }
+TEST(CliParse, HelpExitsZeroVersionAndGalleryAreCommands) {
+    const Command help = parse({"--help"});
+    EXPECT_EQ(help.kind, Command::Kind::exit);
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_EQ(parse({"--version"}).kind, Command::Kind::version);
+    const Command g = parse({"gallery", "portraits/"});
+    EXPECT_EQ(g.kind, Command::Kind::gallery);
+    EXPECT_EQ(g.photos, (std::vector<std::string>{"portraits/"}));
+    EXPECT_EQ(parse({"gallery"}).exit_code, 2);
+    EXPECT_TRUE(parse({"in/", "-o", "out/", "--gallery"}).config.gallery);
 }
 
 TEST(CliParse, IdentityCommandTakesTwoPhotos) {

@@ -50,7 +50,7 @@ TEST(Decode, HeaderGivesFormatAndSizeBeforeDecoding) {
         EXPECT_EQ(h.width, 77) << ext;
         EXPECT_EQ(h.height, 123) << ext;
     }
-    EXPECT_EQ(peek_header({'h', 'e', 'l', 'l', 'o'}).format, "unknown");
+    EXPECT_EQ(peek_header({'h', 'e', 'l', 'l', 'o'}).format, SourceFormat::unknown);
 }
 
 TEST(Decode, SixteenBitGrayAndAlphaBecomeEightBitBgrPlusAlpha) {

@@ -9,7 +9,7 @@ namespace {
 
 std::string error_of(const fs::path& model) {
     try {
-        Generator g(model.string(), "cpu");
+        Generator g(model.string());
     } catch (const std::runtime_error& e) {
         return e.what();
     }
@@ -25,7 +25,7 @@ cv::Mat noise(int size) {
 }  // namespace
 
 TEST(Generator, IdentityModelLoadsAndReturnsItsInputExactly) {
-    const Generator g((test_models_dir() / "identity.pt").string(), "cpu");
+    const Generator g((test_models_dir() / "identity.pt").string());
     const GeneratorInfo& info = g.info();
     EXPECT_EQ(info.name, "identity");
     EXPECT_EQ(info.input_size, 1024);
@@ -40,7 +40,7 @@ TEST(Generator, IdentityModelLoadsAndReturnsItsInputExactly) {
 }
 
 TEST(Generator, StrengthIsPassedToModelsThatAcceptIt) {
-    const Generator g((test_models_dir() / "strength_blur.pt").string(), "cpu");
+    const Generator g((test_models_dir() / "strength_blur.pt").string());
     ASSERT_TRUE(g.info().accepts_strength);
     EXPECT_DOUBLE_EQ(g.info().default_strength, 0.5);
     const cv::Mat a = noise(256);
@@ -82,7 +82,7 @@ TEST(Generator, MissingAndForeignFilesAreClearErrors) {
 TEST(Generator, CudaWithoutCudaIsAClearError) {
     if (cuda_available()) GTEST_SKIP() << "this LibTorch has CUDA";
     try {
-        Generator g((test_models_dir() / "identity.pt").string(), "cuda");
+        Generator g((test_models_dir() / "identity.pt").string(), Device::cuda);
         FAIL() << "expected an exception";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos);

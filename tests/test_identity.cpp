@@ -1,4 +1,4 @@
-// Tests for the face-api.js recognition net port (src/identity.cpp).
+// Tests for the face-api.js recognition net port (src/models/identity.cpp).
 //
 // Model files: weights/face-api (scripts/fetch_models.sh) or $AIPORTRAIT_MODELS_DIR/face-api; tests
 // that need them skip when the manifest is not there. Real-data check: ../shared/eval/faces with
@@ -234,7 +234,7 @@ TEST(IdentityNet, CudaRunsTheSameNetOrIsAClearError) {
     REQUIRE_MODEL();
     if (!cuda_available()) {
         try {
-            IdentityNet net(faceapi_dir().string(), "cuda");
+            IdentityNet net(faceapi_dir().string(), Device::cuda);
             FAIL() << "expected an exception";
         } catch (const std::runtime_error& e) {
             EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
@@ -243,7 +243,7 @@ TEST(IdentityNet, CudaRunsTheSameNetOrIsAClearError) {
         return;
     }
     // With CUDA: the GPU's descriptors match the CPU's (float rounding only).
-    const IdentityNet gpu(faceapi_dir().string(), "cuda");
+    const IdentityNet gpu(faceapi_dir().string(), Device::cuda);
     const std::vector<cv::Mat> crops = {IdentityNet::prepare_crop(synthetic_image(300, 300, 1), landmarks_150(20, 20)),
                                         IdentityNet::prepare_crop(synthetic_image(300, 300, 2), landmarks_150(30, 10))};
     const auto a = shared_net().run(crops);

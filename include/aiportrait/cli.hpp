@@ -9,14 +9,15 @@
 namespace aiportrait {
 
 struct Command {
-    enum class Kind { run, identity, exit } kind = Kind::run;
+    enum class Kind { run, identity, gallery, version, exit } kind = Kind::run;
     Config config;                         // for run (validated) and identity (models, detector)
-    std::vector<std::string> photos;       // for identity: the two photos
+    std::vector<std::string> photos;       // for identity: the two photos; for gallery: the folder
     int exit_code = 0;                     // for exit (help, version, usage error)
 };
 
 // Parses argv. Usage errors are printed to stderr and returned as Kind::exit with code 2;
-// --help and --version print to stdout and exit 0.
+// --help prints to stdout and exits 0; --version is Kind::version (main prints what the
+// installation holds).
 Command parse_command_line(int argc, char** argv);
 
 }  // namespace aiportrait

@@ -10,8 +10,8 @@
 
 namespace aiportrait {
 
+// --detector: `automatic` or one of detectors.hpp's table.
 enum class DetectorChoice { automatic, yunet, blazeface };
-const char* to_string(DetectorChoice d);
 
 struct Config {
     // Inputs: files, directories (recursed, sorted) or "-" for standard input.
@@ -20,10 +20,11 @@ struct Config {
     bool null_separated = false;  // --files-from paths end with NUL (find -print0), not newline
     std::string output;           // file, directory, or "-" for standard output
     std::string sidecar;          // explicit sidecar path (required to get one with -o -)
-    std::string format = "png";   // image format of outputs in directory mode: png | jpg | webp
+    ImageFormat format = ImageFormat::png;  // image format of outputs in directory mode
     bool json = false;            // NDJSON record per input on stdout
     bool quiet = false;
     bool skip_existing = false;
+    bool gallery = false;         // write OUTPUT_DIR/index.html after a folder run (gallery.hpp)
     long long max_pixels = 150'000'000;  // refuse larger images before decoding (0 = no limit)
 
     // Models.
@@ -33,7 +34,7 @@ struct Config {
     double detect_threshold = 0.7;  // double: the sidecar shows 0.3, not 0.30000001192092896
     int detect_max_side = 2048;
     int min_face = 40;            // faces smaller than this (box's shorter side, px) are not portrayed
-    std::string device = "cpu";
+    Device device = Device::cpu;
     int threads = 0;              // 0 = all cores
     int batch = 0;                // faces per generator forward, gathered across inputs; 0 = auto
 
@@ -47,6 +48,8 @@ struct Config {
     std::optional<double> target_identity;  // search strength per face to reach this distance
     bool identity = true;                   // compute identity distance per face
     double feather = 0.3;                   // paste-back mask falloff, fraction of the face oval
+    // The command line as given (argv), for the run manifest.
+    std::vector<std::string> command_line;
 };
 
 // Throws std::invalid_argument with a message naming the offending option.

@@ -20,8 +20,12 @@ std::vector<std::uint8_t> read_input_bytes(const std::string& path, std::uint64_
 // plus room for metadata), so a huge non-image is refused before it is read. 0 = no limit.
 std::uint64_t max_file_bytes(long long max_pixels);
 
+// The formats decode_image reads, as their first bytes say.
+enum class SourceFormat { unknown, jpeg, png, bmp, webp, tiff, pnm };
+const char* to_string(SourceFormat format);  // "jpeg", ..., "unknown"
+
 struct ImageHeader {
-    std::string format;  // "jpeg", "png", "bmp", "webp", "tiff", "pnm" or "unknown"
+    SourceFormat format = SourceFormat::unknown;
     int width = 0;       // 0 when the header does not say (or format unknown)
     int height = 0;      // (sizes beyond INT_MAX saturate, so they still fail --max-pixels)
 };

@@ -28,6 +28,9 @@ struct RejectedInput {
 
 struct Discovery {
     std::vector<Job> jobs;
+    // The output folder of a folder (or multi-input) run, where its run manifest goes; empty for
+    // a single input.
+    std::string output_dir;
     std::vector<RejectedInput> rejected;
     std::vector<std::string> warnings;
 };

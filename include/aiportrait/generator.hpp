@@ -32,8 +32,8 @@ class Generator {
 public:
     // Loads, validates metadata and runs one dummy forward. Throws std::runtime_error whose
     // message starts with the path for any problem (missing, not TorchScript, no metadata,
-    // wrong output shape/range/NaN). device: "cpu" or "cuda".
-    Generator(const std::string& path, const std::string& device);
+    // wrong output shape/range/NaN), or when asked for CUDA that this LibTorch does not have.
+    explicit Generator(const std::string& path, Device device = Device::cpu);
     ~Generator();
     Generator(const Generator&) = delete;
     Generator& operator=(const Generator&) = delete;
@@ -52,6 +52,16 @@ private:
 
 // Sets the intra-op thread count of the inference library (LibTorch defaults to 1 here).
 void set_inference_threads(int threads);
+
+// The linked LibTorch's version ("1.13.1").
+std::string inference_library_version();
+
+// A generator file's name and version (its aiportrait.json), read from the archive without
+// loading the model, for --version. Throws std::runtime_error naming the path.
+struct GeneratorLabel {
+    std::string name, version;
+};
+GeneratorLabel read_generator_label(const std::string& path);
 
 // True when the linked LibTorch can run on CUDA.
 bool cuda_available();

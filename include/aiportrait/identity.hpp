@@ -22,8 +22,8 @@ class IdentityNet {
 public:
     // model_dir holds face_recognition_model-weights_manifest.json and the weight file(s) it
     // names. Throws std::runtime_error naming the path on any missing/inconsistent file, or when
-    // device is "cuda" and this LibTorch has no CUDA device. device: "cpu" or "cuda".
-    explicit IdentityNet(const std::string& model_dir, const std::string& device = "cpu");
+    // asked for CUDA that this LibTorch does not have.
+    explicit IdentityNet(const std::string& model_dir, Device device = Device::cpu);
     ~IdentityNet();
     IdentityNet(const IdentityNet&) = delete;
     IdentityNet& operator=(const IdentityNet&) = delete;
@@ -34,8 +34,6 @@ public:
 
     // Descriptors for crops made by prepare_crop(), batched.
     std::vector<Descriptor> run(const std::vector<cv::Mat>& crops) const;
-
-    const std::string& model_dir() const;
 
 private:
     struct Impl;

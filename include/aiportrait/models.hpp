@@ -8,11 +8,12 @@ namespace aiportrait {
 
 struct ModelLocations {
     std::string dir;                // the models folder in use ("" if none found)
-    std::string yunet;              // dir/yunet/face_detection_yunet_2022mar.onnx
-    std::string blazeface;          // dir/blazeface/face_detection_back_256x256_barracuda.onnx
     std::string face_recognition;   // dir/face-api (manifest + weights of the identity net)
     std::string default_generator;  // dir/generator/aiportrait-default.pt
     std::vector<std::string> searched;  // folders looked at, for error messages
+
+    // A file inside the models folder (e.g. a detector's, named by detectors.hpp's table).
+    std::string file(const std::string& relative) const { return dir + "/" + relative; }
 };
 
 // Finds the models folder: `explicit_dir` (--models-dir) if given, else $AIPORTRAIT_MODELS_DIR,

@@ -2,6 +2,8 @@
 // the target folder, then rename), so no reader ever sees half a file.
 #pragma once
 
+#include "aiportrait/types.hpp"
+
 #include <opencv2/core.hpp>
 
 #include <cstdint>
@@ -10,18 +12,37 @@
 
 namespace aiportrait {
 
-// Encodes by the extension of `path_for_format` (.png lossless; .jpg/.jpeg quality 95; .webp
-// lossless; "-" is PNG). A non-empty alpha (CV_8UC1, same size) is kept for PNG/WebP and dropped
-// for JPEG (callers composite first: see keeps_alpha). Throws std::runtime_error naming the
-// format on failure.
+// The list of output formats: the one place that names them. Adding one is a row in
+// src/output/output.cpp's table and an ImageFormat value; the CLI (--format), folder runs'
+// extension, the checks on -o names and the encoder read it.
+struct OutputFormat {
+    ImageFormat format;
+    const char* name;                     // --format value and the sidecar's parameters.format
+    const char* label;                    // for messages: "PNG"
+    std::vector<std::string> extensions;  // lower case, with the dot; folder runs write the first
+    bool keeps_alpha;                     // --paste keeps the photo's transparency
+    std::vector<int> encode_params;       // cv::imencode's (compression, quality, lossless)
+};
+const std::vector<OutputFormat>& output_format_table();
+const OutputFormat& output_format(ImageFormat format);
+// The format a file name's extension names (any case; "-" = standard output = PNG), or nullptr.
+const OutputFormat* output_format_for(const std::string& path);
+// "PNG (.png), JPEG (.jpg, .jpeg) or WebP (.webp)", for messages.
+std::string writable_formats_text();
+
+// Encodes by the format `path_for_format`'s extension names (output_format_for). A non-empty
+// alpha (CV_8UC1, same size) is kept where the format keeps alpha and dropped otherwise (callers
+// composite first: see keeps_alpha). Throws std::runtime_error naming the format on failure.
 std::vector<std::uint8_t> encode_image(const cv::Mat& bgr, const cv::Mat& alpha, const std::string& path_for_format);
 
-// True for the names encode_image can write: .png, .jpg, .jpeg, .webp (any case).
-bool is_writable_image_path(const std::string& path);
-inline constexpr const char* kWritableImageFormats = "PNG (.png), JPEG (.jpg, .jpeg) or WebP (.webp)";
+// True for the names encode_image can write.
+inline bool is_writable_image_path(const std::string& path) { return output_format_for(path) != nullptr; }
 
 // True when encode_image keeps an alpha channel for this path's format (PNG, WebP, "-").
-bool keeps_alpha(const std::string& path_for_format);
+inline bool keeps_alpha(const std::string& path_for_format) {
+    const OutputFormat* f = output_format_for(path_for_format);
+    return f && f->keeps_alpha;
+}
 
 // Writes bytes to `path` atomically: a temporary file in the same folder, flushed to disk, then
 // renamed over `path`, so a reader (or a run killed at any moment) sees the old file, the new

@@ -7,9 +7,12 @@
 #include "aiportrait/report.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace aiportrait {
+
+struct RunManifest;
 
 struct RunSummary {
     int ok = 0;
@@ -19,10 +22,13 @@ struct RunSummary {
     int not_started = 0;  // left when a signal stopped the run
     int signal = 0;       // SIGINT/SIGTERM that stopped the run, 0 if none
     bool records_lost = false;  // --json records could not be written to standard output
+    std::string manifest;       // the run manifest written (folder runs; manifest.hpp)
+    bool manifest_lost = false; // it could not be written
+    bool gallery_lost = false;  // --gallery: the page could not be written
     double seconds = 0;   // from loading the models to the last record
 
     // 0 all inputs produced a portrait (or were skipped as done), 1 some failed or the --json
-    // records were lost, 128 + signal when interrupted.
+    // records or the run manifest were lost, 128 + signal when interrupted.
     int exit_code() const;
     std::string line() const;  // the one-line summary closing every run
 };
@@ -34,16 +40,18 @@ public:
     Pipeline(const Config& config, Reporter& reporter);
     ~Pipeline();
 
-    RunSummary run(const Discovery& discovery);
+    // The signal that asks the run to stop taking inputs (0 = go on); polled between inputs.
+    using StopCheck = std::function<int()>;
+
+    // Every job of `discovery`, in order; in-flight inputs finish when `stop_requested` fires.
+    RunSummary run(const Discovery& discovery, const StopCheck& stop_requested = {});
 
 private:
+    void write_run_manifest(const std::string& output_dir, RunSummary& summary, RunManifest& manifest) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::chrono::steady_clock::time_point created_;
 };
-
-// Async-signal-safe: asks a running pipeline to stop taking inputs.
-void request_stop(int signal);
 
 }  // namespace aiportrait
 
@@ -54,5 +62,17 @@ namespace aiportrait {
 // 0 done, 1 a photo is unreadable or has no face. Throws std::runtime_error on model errors.
 int compare_identity(const Config& config, const std::string& photo_a, const std::string& photo_b,
                      Reporter& reporter);
+
+}  // namespace aiportrait
+
+namespace aiportrait {
+
+// `aiportrait --version`: this build's version, LibTorch's and OpenCV's, and the default
+// generator's name and version (or why there is none), one fact per line.
+std::string version_report(const Config& config);
+
+// `aiportrait gallery DIR`: rebuilds DIR/index.html (gallery.hpp). Returns the exit code: 0
+// written, 1 it could not be written, 2 DIR is not a folder.
+int rebuild_gallery(const std::string& dir, Reporter& reporter);
 
 }  // namespace aiportrait

@@ -2,6 +2,7 @@
 // beside the output and printed by --json (one line per input).
 #pragma once
 
+#include "aiportrait/config.hpp"
 #include "aiportrait/types.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,7 +43,19 @@ struct InputRecord {
     std::string error;            // one line, empty when ok
 };
 
+struct GeneratorInfo;
+class FaceDetector;
+
+// The run's facts as every record (and the run manifest) carries them: the one place that names
+// these keys. `identity_model_dir` is empty when the identity net is off; `threads` as used.
+RunInfo describe_run(const Config& config, const GeneratorInfo& generator, const FaceDetector& detector,
+                     const std::string& identity_model_dir, int threads);
+
 nlohmann::json make_record(const InputRecord& record, const RunInfo& run);
+
+// The run's facts under the keys every record and the run manifest use: tool, model (the
+// generator), detector, identity, parameters.
+void put_run_info(nlohmann::json& object, const RunInfo& run);
 
 // A record as text. File names need not be UTF-8 (old Latin-1 archives): make_record stores
 // such a path as valid UTF-8 (bad bytes as U+FFFD) plus its raw bytes in hex ("path_hex"), and
@@ -66,6 +79,14 @@ std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record);
 // Empty otherwise. The caller still checks the files are there as written.
 std::vector<RecordedOutput> outputs_if_done(const nlohmann::json& record, const RunInfo& run,
                                             const std::string& input_sha256);
+
+// `path` under `key` as valid UTF-8 (each bad byte a U+FFFD) and, when that lost something, its
+// raw bytes in hex under KEY_hex: lossless (`xxd -r -p` turns it back into the name). Every
+// path in a sidecar or run manifest is stored this way.
+void put_path(nlohmann::json& object, const std::string& key, const std::string& path);
+// A lone path as JSON text, null when empty. Lossy for names that are not UTF-8 (bad bytes
+// become U+FFFD): where the name must survive, use put_path.
+nlohmann::json path_json(const std::string& path);
 
 // The path a record's path field names: its raw bytes when the record carries "path_hex".
 std::string recorded_path(const nlohmann::json& object, const char* key = "path");

@@ -48,6 +48,13 @@ struct DecodedImage {
     std::vector<std::string> warnings;
 };
 
+// Where the models run (--device).
+enum class Device { cpu, cuda };
+const char* to_string(Device d);
+
+// Image formats the tool writes (output.hpp's table says how).
+enum class ImageFormat { png, jpeg, webp };
+
 enum class Status { ok, no_face, error };
 const char* to_string(Status s);
 

@@ -219,7 +219,7 @@ def crop_from_aligned(aligned_rgb_uint8_256: np.ndarray, zoom_out: float = 1.1) 
     BGR float 0..255, zoomed out `zoom_out` about the centre. The tight template crops at the
     brow and chin; the net was trained on looser VGGFace2 crops, and mirroring in the missing
     border (BORDER_REFLECT_101) keeps it from seeing black bars. Centre = size/2, the template's
-    coordinate convention (src/align.cpp: point = fraction * size)."""
+    coordinate convention (src/face/align.cpp: point = fraction * size)."""
     img = np.asarray(aligned_rgb_uint8_256)
     if img.ndim != 3 or img.shape[2] != 3 or img.shape[0] != img.shape[1]:
         raise ValueError(f"crop_from_aligned: expected a square H x W x 3 image, got {img.shape}")

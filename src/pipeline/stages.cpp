@@ -1,11 +1,13 @@
 // What each pipeline stage does to one input (or one batch of inputs). pipeline.cpp decides
 // which thread runs which stage.
-#include "pipeline_impl.hpp"
+#include "stages.hpp"
 
 #include "aiportrait/align.hpp"
-#include "aiportrait/util.hpp"
 #include "aiportrait/hash.hpp"
 #include "aiportrait/output.hpp"
+#include "aiportrait/strength_search.hpp"
+#include "aiportrait/util.hpp"
+#include "resume.hpp"
 
 #include <fmt/format.h>
 
@@ -39,13 +41,6 @@ auto timed(Timings& timings, const char* stage, Fn&& fn) {
     }
 }
 
-// NAME.png -> NAME_face3.png (1-based), for --all-faces.
-std::string face_output_path(const std::string& output, std::size_t index) {
-    fs::path p(output);
-    const std::string ext = p.extension().string();
-    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
-}
-
 std::string first_line(const std::exception& e) { return aiportrait::first_line(e.what()); }
 
 // A batched model call failed: every input that was in it fails with the same reason.
@@ -67,53 +62,6 @@ void charge_share(const std::vector<Work*>& batch, const char* stage, double ms,
 
 }  // namespace
 
-namespace {
-
-// The sidecar at `path` as JSON (discarded when missing or unparsable).
-nlohmann::json read_sidecar(const std::string& path) {
-    std::error_code ec;
-    if (path.empty() || !fs::is_regular_file(path, ec)) return nlohmann::json::value_t::discarded;
-    std::ifstream in(path);
-    return nlohmann::json::parse(in, nullptr, false);
-}
-
-// Whether a file a record names is one this job writes: its output, or (--all-faces) one of
-// its NAME_faceN files beside it (face_output_path).
-bool is_output_of(const Job& job, const RecordedOutput& o) {
-    if (o.path == job.output) return true;
-    const fs::path p(o.path), out(job.output);
-    return o.per_face && p.parent_path() == out.parent_path() &&
-           p.filename().string().rfind(out.stem().string() + "_face", 0) == 0;
-}
-
-}  // namespace
-
-bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
-    if (job.output == "-") return false;
-    const std::vector<RecordedOutput> outputs = outputs_if_done(read_sidecar(job.sidecar), run, input_sha256);
-    if (outputs.empty()) return false;
-    // Every file the record names is this job's, byte for byte as written: not a killed run's
-    // image beside an earlier run's sidecar, nor a file changed since.
-    for (const RecordedOutput& o : outputs) {
-        std::error_code ec;
-        if (!is_output_of(job, o) || !fs::is_regular_file(o.path, ec) || sha256_file(o.path) != o.sha256) return false;
-    }
-    return true;
-}
-
-namespace {
-
-// Before a failed input's sidecar replaces an earlier run's: that run's images go too, so no
-// portrait sits beside a record that says there is none. Only this job's files are removed.
-void remove_earlier_outputs(const Job& job) {
-    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar))) {
-        std::error_code ec;
-        if (is_output_of(job, o)) fs::remove(o.path, ec);
-    }
-}
-
-}  // namespace
-
 void Pipeline::Impl::prepare(Work& work) const {
     InputRecord& record = work.record;
     record.input = work.job.input;
@@ -123,9 +71,12 @@ void Pipeline::Impl::prepare(Work& work) const {
         const auto bytes = timed(record.timings, "read",
                                  [&] { return read_input_bytes(work.job.input, max_file_bytes(config.max_pixels)); });
         record.input_sha256 = timed(record.timings, "hash", [&] { return sha256_hex(bytes.data(), bytes.size()); });
-        if (config.skip_existing && completed_before(work.job, run_info, record.input_sha256)) {
-            work.skipped = true;
-            return;
+        if (config.skip_existing) {
+            work.found_outputs = completed_before(work.job, run_info, record.input_sha256);
+            if (!work.found_outputs.empty()) {
+                work.skipped = true;
+                return;
+            }
         }
         work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
         record.width = work.image.bgr.cols;
@@ -259,92 +210,40 @@ std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedF
     return out;
 }
 
-// --target-identity: searches each face's strength so that its identity distance lands near
-// the target, all faces of the photo advancing together in one batch per round.
-// Regula falsi (Illinois) on distance(strength) - target, which rises with strength for a
-// sensible model: start at 1 (most different) and 0, keep the closest seen.
+// --target-identity: each face's strength searched (strength_search.hpp), all faces of the photo
+// advancing together in one batch per round; the best portrait of each face is kept.
 void Pipeline::Impl::search_strength(Work& work) const {
     InputRecord& record = work.record;
     std::vector<GeneratedFace>& out = work.faces;
     const bool by_model = generator->info().accepts_strength;
     std::vector<cv::Mat> crops, full;
     for (const GeneratedFace& f : out) crops.push_back(f.aligned.crop);
-    auto render = [&](const std::vector<std::size_t>& which, const std::vector<double>& strengths) {
-        std::vector<cv::Mat> result;
+    std::vector<std::vector<cv::Mat>> tried(out.size());  // per face, in probe order
+    const DistanceProbe probe = [&](const std::vector<std::size_t>& which, const std::vector<double>& strengths) {
+        std::vector<cv::Mat> finals;
         if (by_model) {
             std::vector<cv::Mat> batch;
             for (std::size_t j : which) batch.push_back(crops[j]);
-            return timed(record.timings, "generate", [&] { return generator->run(batch, strengths); });
+            finals = timed(record.timings, "generate", [&] { return generator->run(batch, strengths); });
+        } else {
+            // A model without a strength input runs once at full strength; strengths blend.
+            if (full.empty())
+                full = timed(record.timings, "generate",
+                             [&] { return generator->run(crops, std::vector<double>(crops.size(), 1.0)); });
+            for (std::size_t k = 0; k < which.size(); ++k)
+                finals.push_back(blend_with_input(crops[which[k]], full[which[k]], strengths[k]));
         }
-        if (full.empty())
-            full = timed(record.timings, "generate",
-                         [&] { return generator->run(crops, std::vector<double>(crops.size(), 1.0)); });
-        for (std::size_t k = 0; k < which.size(); ++k)
-            result.push_back(blend_with_input(crops[which[k]], full[which[k]], strengths[k]));
-        return result;
+        std::vector<const GeneratedFace*> faces;
+        for (std::size_t k = 0; k < which.size(); ++k) {
+            faces.push_back(&out[which[k]]);
+            tried[which[k]].push_back(finals[k]);
+        }
+        return timed(record.timings, "identity", [&] { return distances(faces, finals); });
     };
-
-    const double target = *config.target_identity, tolerance = 0.03;
-    const int budget = 6;
-    struct Search {
-        double lo = 0, hi = 1, d_lo = NAN, d_hi = NAN, best_s = 1, best_d = NAN;
-        int evals = 0;
-        bool done = false;
-        int side = 0;  // Illinois: which end was kept last time
-    };
-    std::vector<Search> search(out.size());
+    const double target = *config.target_identity;
+    std::vector<StrengthSearchResult> found;
     try {
-        for (int round = 0; round < budget; ++round) {
-            std::vector<std::size_t> active;
-            std::vector<double> strengths;
-            for (std::size_t j = 0; j < out.size(); ++j) {
-                Search& s = search[j];
-                if (s.done) continue;
-                double next;
-                if (s.evals == 0) next = 1.0;
-                else if (s.evals == 1) next = 0.0;
-                else if (s.d_hi != s.d_lo) next = s.lo + (target - s.d_lo) * (s.hi - s.lo) / (s.d_hi - s.d_lo);
-                else next = 0.5 * (s.lo + s.hi);
-                next = std::clamp(next, std::min(s.lo, s.hi), std::max(s.lo, s.hi));
-                active.push_back(j);
-                strengths.push_back(next);
-            }
-            if (active.empty()) break;
-            const std::vector<cv::Mat> finals = render(active, strengths);
-            std::vector<const GeneratedFace*> probe;
-            for (std::size_t j : active) probe.push_back(&out[j]);
-            const auto d = timed(record.timings, "identity", [&] { return distances(probe, finals); });
-            for (std::size_t k = 0; k < active.size(); ++k) {
-                Search& s = search[active[k]];
-                const double st = strengths[k], dist = d[k];
-                ++s.evals;
-                if (std::isnan(s.best_d) || std::abs(dist - target) < std::abs(s.best_d - target)) {
-                    s.best_d = dist;
-                    s.best_s = st;
-                    out[active[k]].generated = finals[k];
-                }
-                if (std::abs(dist - target) <= tolerance) { s.done = true; continue; }
-                if (s.evals == 1) {
-                    s.hi = st; s.d_hi = dist;
-                    if (dist < target) s.done = true;  // even full strength stays closer: best reachable
-                    continue;
-                }
-                if (s.evals == 2) {
-                    s.lo = st; s.d_lo = dist;
-                    if (dist > target) s.done = true;  // even strength 0 is farther: best reachable
-                    continue;
-                }
-                if (dist < target) {
-                    s.lo = st; s.d_lo = dist;
-                    if (s.side == -1) s.d_hi = target + (s.d_hi - target) / 2;
-                    s.side = -1;
-                } else {
-                    s.hi = st; s.d_hi = dist;
-                    if (s.side == 1) s.d_lo = target + (s.d_lo - target) / 2;
-                    s.side = 1;
-                }
-            }
-        }
+        found = search_strengths(out.size(), target, probe);
     } catch (const std::exception& e) {
         work.ready_to_generate = false;
         record.status = Status::error;
@@ -352,15 +251,17 @@ void Pipeline::Impl::search_strength(Work& work) const {
         return;
     }
     for (std::size_t j = 0; j < out.size(); ++j) {
+        const StrengthSearchResult& r = found[j];
+        out[j].generated = tried[j][static_cast<std::size_t>(r.best_evaluation)];
         FaceRecord& f = record.faces[work.used[j]];
-        f.strength = search[j].best_s;
-        f.identity_distance = search[j].best_d;
-        f.strength_evaluations = search[j].evals;
-        f.target_reached = std::abs(search[j].best_d - target) <= tolerance;
-        if (!f.target_reached)
+        f.strength = r.strength;
+        f.identity_distance = r.distance;
+        f.strength_evaluations = r.evaluations;
+        f.target_reached = r.reached;
+        if (!r.reached)
             record.warnings.push_back(fmt::format(
                 "face {}: --target-identity {} is out of reach; closest {:.3f} at strength {:.2f}", work.used[j] + 1,
-                target, search[j].best_d, search[j].best_s));
+                target, r.distance, r.strength));
     }
 }
 

@@ -151,6 +151,7 @@ Discovery shard_of(Discovery all, const Config& config) {
     if (config.shard_count <= 1) return all;
     Discovery mine;
     mine.warnings = std::move(all.warnings);
+    mine.output_dir = std::move(all.output_dir);
     for (Job& job : all.jobs)
         if (in_shard(job.shard_key.empty() ? normal_relative(job.input) : job.shard_key, config.shard_index,
                      config.shard_count))
@@ -220,9 +221,11 @@ Discovery discover(const Config& config) {
     if (config.output != "-" && !output_is_dir && !is_writable_image_path(config.output))
         throw std::invalid_argument(fmt::format(
             "-o '{}': outputs are {}; for a folder of that name, end it with '/'", config.output,
-            kWritableImageFormats));
+            writable_formats_text()));
     const bool directory_mode = inputs.size() > 1 || any_dir_input || output_is_dir;
 
+    if (config.gallery && (config.output == "-" || !directory_mode))
+        throw std::invalid_argument("--gallery: a gallery shows a folder run; give -o a folder (e.g. -o out/)");
     Discovery result;
     if (config.output == "-") {
         if (directory_mode)
@@ -245,6 +248,7 @@ Discovery discover(const Config& config) {
     if (stdin_input) throw std::invalid_argument("input '-' needs -o FILE or -o -, not a folder");
     if (!config.sidecar.empty())
         throw std::invalid_argument("--sidecar names one file; with several inputs sidecars sit beside each output");
+    result.output_dir = out_path.string();
 
     // Gather (input, relative output) pairs in the order given, folders expanded and sorted.
     std::vector<Candidate> candidates;
@@ -253,7 +257,7 @@ Discovery discover(const Config& config) {
     // own name is its own input.
     std::set<fs::path> listed;
     std::map<std::string, int> unreadable;  // extension -> files left out of folder walks
-    const std::string extension = "." + config.format;
+    const std::string extension = output_format(config.format).extensions.front();
     for (const std::string& input : inputs) {
         std::error_code e;
         const fs::file_status st = fs::status(input, e);

@@ -9,6 +9,9 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/script.h>
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/version.h>
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
@@ -107,10 +110,10 @@ struct Generator::Impl {
     }
 };
 
-Generator::Generator(const std::string& path, const std::string& device) : impl_(std::make_unique<Impl>()) {
+Generator::Generator(const std::string& path, Device device) : impl_(std::make_unique<Impl>()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) fail(path, "generator model not found");
-    if (device == "cuda") {
+    if (device == Device::cuda) {
         if (!at::hasCUDA()) fail(path, "--device cuda: this LibTorch build has no CUDA device");
         impl_->device = torch::Device(torch::kCUDA);
     }
@@ -194,5 +197,21 @@ void set_inference_threads(int threads) {
 }
 
 bool cuda_available() { return at::hasCUDA(); }
+
+std::string inference_library_version() { return TORCH_VERSION; }
+
+GeneratorLabel read_generator_label(const std::string& path) {
+    try {
+        // The archive's records, not the model: no module is built, so this takes milliseconds.
+        caffe2::serialize::PyTorchStreamReader reader(path);
+        const std::string record = "extra/aiportrait.json";
+        if (!reader.hasRecord(record)) throw std::runtime_error("no aiportrait.json inside");
+        auto [data, size] = reader.getRecord(record);
+        const auto meta = nlohmann::json::parse(std::string(static_cast<const char*>(data.get()), size));
+        return {meta.value("name", ""), meta.value("version", "")};
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("{}: {}", path, first_line(e.what())));
+    }
+}
 
 }  // namespace aiportrait

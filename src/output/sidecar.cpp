@@ -1,5 +1,12 @@
 #include "aiportrait/sidecar.hpp"
 
+#include "aiportrait/detect.hpp"
+#include "aiportrait/detectors.hpp"
+#include "aiportrait/generator.hpp"
+#include "aiportrait/identity.hpp"
+#include "aiportrait/output.hpp"
+#include "aiportrait/version.hpp"
+
 #include <cmath>
 
 namespace aiportrait {
@@ -40,32 +47,6 @@ bool is_valid_utf8(const std::string& s) {
     return true;
 }
 
-// `path` under `key`, as valid UTF-8 (each bad byte a U+FFFD), and when that lost something,
-// its raw bytes in hex under KEY_hex: lossless, and `xxd -r -p` turns it back into the name.
-void put_path(json& object, const std::string& key, const std::string& path) {
-    if (is_valid_utf8(path)) {
-        object[key] = path;
-        return;
-    }
-    std::string text, hex;
-    for (std::size_t i = 0; i < path.size();) {
-        const std::size_t n = utf8_sequence(path, i);
-        text += n ? path.substr(i, n) : "\xEF\xBF\xBD";
-        i += n ? n : 1;
-    }
-    static const char* digits = "0123456789abcdef";
-    for (unsigned char c : path) hex += {digits[c >> 4], digits[c & 15]};
-    object[key] = text;
-    object[key + "_hex"] = hex;
-}
-
-json path_json(const std::string& path) {
-    if (path.empty()) return nullptr;
-    json holder = json::object();
-    put_path(holder, "p", path);
-    return holder["p"];
-}
-
 json point(const cv::Point2f& p) { return json::array({round_to(p.x, 0.01), round_to(p.y, 0.01)}); }
 
 json face_json(const FaceRecord& f) {
@@ -102,6 +83,65 @@ json face_json(const FaceRecord& f) {
 
 }  // namespace
 
+// `path` under `key`, as valid UTF-8 (each bad byte a U+FFFD), and when that lost something,
+// its raw bytes in hex under KEY_hex: lossless, and `xxd -r -p` turns it back into the name.
+void put_path(json& object, const std::string& key, const std::string& path) {
+    if (is_valid_utf8(path)) {
+        object[key] = path;
+        return;
+    }
+    std::string text, hex;
+    for (std::size_t i = 0; i < path.size();) {
+        const std::size_t n = utf8_sequence(path, i);
+        text += n ? path.substr(i, n) : "\xEF\xBF\xBD";
+        i += n ? n : 1;
+    }
+    static const char* digits = "0123456789abcdef";
+    for (unsigned char c : path) hex += {digits[c >> 4], digits[c & 15]};
+    object[key] = text;
+    object[key + "_hex"] = hex;
+}
+
+json path_json(const std::string& path) {
+    if (path.empty()) return nullptr;
+    json holder = json::object();
+    put_path(holder, "p", path);
+    return holder["p"];
+}
+
+
+RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDetector& detector,
+                     const std::string& identity_model_dir, int threads) {
+    RunInfo run;
+    run.tool_version = kVersion;
+    run.generator = {{"path", g.path}, {"sha256", g.sha256}, {"name", g.name}, {"version", g.version},
+                     {"license", g.license}, {"input_size", g.input_size}, {"margin", g.crop.margin},
+                     {"accepts_strength", g.accepts_strength}, {"default_strength", g.default_strength}};
+    const DetectorOptions& options = detector.options();
+    run.detector = {{"name", detector.name()}, {"model_path", detector.model_path()},
+                    {"model_sha256", detector.model_sha256()}, {"score_threshold", options.score_threshold},
+                    {"nms_iou", options.nms_iou}, {"max_side", options.max_side},
+                    {"min_face", options.min_face}, {"main_face_only", options.main_face_only}};
+    run.identity = identity_model_dir.empty()
+                       ? json(nullptr)
+                       : json{{"net", "face-api.js face recognition (ResNet-34-like, 128-D)"},
+                              {"model_dir", identity_model_dir},
+                              {"same_person_below", kSamePersonDistance}};
+    run.parameters = {
+        {"kind", to_string(config.kind)},
+        {"detector", to_string(config.detector)},
+        {"strength", config.strength ? json(*config.strength) : json(g.default_strength)},
+        {"target_identity", config.target_identity ? json(*config.target_identity) : json(nullptr)},
+        {"identity", config.identity},
+        {"feather", config.feather},
+        {"device", to_string(config.device)},
+        {"batch", generator_batch(config)},
+        {"threads", threads},
+        {"format", output_format(config.format).name},
+    };
+    return run;
+}
+
 nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
     json faces = json::array();
     for (const FaceRecord& f : r.faces) faces.push_back(face_json(f));
@@ -132,24 +172,29 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
     input["exif_orientation"] = decoded ? json(*r.exif_orientation) : json(nullptr);
     input["exif_orientation_applied"] = decoded && *r.exif_orientation != 1;
     input["format"] = r.source_format.empty() ? json(nullptr) : json(r.source_format);
-    return json{
+    json record{
         {"schema", "aiportrait.sidecar"},
         {"schema_version", kSidecarSchemaVersion},
-        {"tool", {{"name", "aiportrait"}, {"version", run.tool_version}}},
         {"status", to_string(r.status)},
         {"error", r.error.empty() ? json(nullptr) : json(r.error)},
         {"input", input},
         {"warnings", r.warnings},
         {"output", output},
         {"sidecar", path_json(r.sidecar)},
-        {"model", run.generator},
-        {"detector", run.detector},
-        {"identity", run.identity},
-        {"parameters", run.parameters},
         {"strength_mode", to_string(r.strength_mode)},
         {"faces", faces},
         {"timings_ms", timings},
     };
+    put_run_info(record, run);
+    return record;
+}
+
+void put_run_info(nlohmann::json& object, const RunInfo& run) {
+    object["tool"] = {{"name", "aiportrait"}, {"version", run.tool_version}};
+    object["model"] = run.generator;
+    object["detector"] = run.detector;
+    object["identity"] = run.identity;
+    object["parameters"] = run.parameters;
 }
 
 std::string dump_record(const nlohmann::json& record, int indent) {

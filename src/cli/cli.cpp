@@ -1,10 +1,14 @@
 #include "aiportrait/cli.hpp"
 
+#include "aiportrait/detectors.hpp"
+#include "aiportrait/output.hpp"
 #include "aiportrait/version.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -34,13 +38,42 @@ CLI::Validator interval(double lo, bool lo_open, double hi, bool hi_open) {
         "in " + text);
 }
 
+// A word -> enum option, parsed straight into the enum. Like CLI11's CheckedTransformer, but an
+// enum's number ("--device 1") is refused too: only the words are the interface.
+template <typename Enum>
+CLI::Option* add_choice(CLI::App& app, const std::string& flag, Enum& target,
+                        const std::vector<std::pair<std::string, Enum>>& words, const std::string& help) {
+    std::string list, current;
+    for (const auto& [word, value] : words) {
+        list += (list.empty() ? "" : ", ") + word;
+        if (value == target) current = word;
+    }
+    CLI::Validator to_enum(
+        [words, list](std::string& value) -> std::string {
+            for (const auto& [word, e] : words)
+                if (word == value) {
+                    value = std::to_string(static_cast<int>(e));
+                    return "";
+                }
+            return fmt::format("'{}' is not one of {}", value, list);
+        },
+        "{" + list + "}");
+    std::string type = flag.substr(2);
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::toupper(c); });
+    return app.add_option(flag, target, help)->transform(to_enum)->type_name(type)->default_str(current);
+}
+
 // Options shared by the main command and `identity`: where models come from and how to detect.
-void add_model_options(CLI::App& app, Config& c, std::string& detector) {
+void add_model_options(CLI::App& app, Config& c) {
     app.add_option("--models-dir", c.models_dir,
                    "Folder of fetched models (default: $AIPORTRAIT_MODELS_DIR, else weights/ of the install)");
-    app.add_option("--detector", detector, "Face detector: auto (YuNet if installed, else BlazeFace), yunet, blazeface")
-        ->check(CLI::IsMember({"auto", "yunet", "blazeface"}))
-        ->capture_default_str();
+    std::vector<std::pair<std::string, DetectorChoice>> detectors = {{"auto", DetectorChoice::automatic}};
+    std::string help = "Face detector (auto: the first one installed)";
+    for (const DetectorEntry& e : detector_table()) {
+        detectors.emplace_back(e.name, e.choice);
+        help += fmt::format("; {}: {}", e.name, e.summary);
+    }
+    add_choice(app, "--detector", c.detector, detectors, help);
     app.add_option("--detect-threshold", c.detect_threshold, "Minimum detector score")
         ->check(interval(0, true, 1, true))
         ->capture_default_str();
@@ -59,31 +92,28 @@ void add_model_options(CLI::App& app, Config& c, std::string& detector) {
         ->capture_default_str();
 }
 
-DetectorChoice detector_from(const std::string& name) {
-    if (name == "yunet") return DetectorChoice::yunet;
-    if (name == "blazeface") return DetectorChoice::blazeface;
-    return DetectorChoice::automatic;
-}
-
 }  // namespace
 
 Command parse_command_line(int argc, char** argv) {
     Command cmd;
     Config& c = cmd.config;
+    c.command_line.assign(argv, argv + argc);
     CLI::App app{"aiportrait: turns photos of people into GAN-generated portraits.\n"
                  "Writes each portrait plus a JSON sidecar describing what happened.",
                  "aiportrait"};
-    app.set_version_flag("--version", std::string("aiportrait ") + kVersion);
+    bool version = false;
+    app.set_version_flag("");
+    app.add_flag("--version", version, "Print the version, LibTorch's and OpenCV's, and the default generator's, and exit");
     app.footer(
         "Examples:\n"
         "  aiportrait photo.jpg -o portrait.png           portrait + portrait.json\n"
         "  aiportrait photos/ -o portraits/               mirror a folder tree\n"
         "  cat photo.jpg | aiportrait - -o - > out.png    pipe bytes through\n"
         "  aiportrait identity a.jpg b.jpg                identity distance of two photos\n"
+        "  aiportrait photos/ -o portraits/ --gallery     ... and portraits/index.html to look at\n"
         "Exit codes: 0 every input made a portrait, 1 some inputs failed, 2 usage/model error,\n"
         "            130/143 stopped by SIGINT/SIGTERM.");
 
-    std::string detector = "auto";
     bool all_faces = false, paste = false, no_identity = false;
     double strength = -1, target_identity = -1;
 
@@ -92,14 +122,17 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("--files-from", c.files_from, "Read input paths, one per line, from FILE (- = standard input)");
     app.add_flag("-0,--null", c.null_separated, "--files-from paths end with a NUL byte, not a newline (find -print0)");
     app.add_option("--sidecar", c.sidecar, "Sidecar path for a single input (default: output with .json)");
-    app.add_option("--format", c.format, "Image format of outputs written into a folder")
-        ->check(CLI::IsMember({"png", "jpg", "webp"}))
-        ->capture_default_str();
+    std::vector<std::pair<std::string, ImageFormat>> formats;
+    for (const OutputFormat& f : output_format_table()) formats.emplace_back(f.name, f.format);
+    add_choice(app, "--format", c.format, formats, "Image format of outputs written into a folder");
+    app.add_flag("--gallery", c.gallery,
+                 "After a folder run, write OUTPUT/index.html: every input's photo and portraits, side by side");
     app.add_flag("--json", c.json, "Print one JSON record per input on standard output (NDJSON)");
     app.add_flag("-q,--quiet", c.quiet, "Print nothing but errors");
     app.add_flag("--skip-existing", c.skip_existing, "Skip inputs already done: output and sidecar exist, say ok, and were made with the same model and settings");
     app.add_option("--model", c.model, "TorchScript generator (default: the installed default generator)");
-    app.add_option("--device", c.device, "Where the generator and the identity net run")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    add_choice(app, "--device", c.device, {{"cpu", Device::cpu}, {"cuda", Device::cuda}},
+               "Where the generator and the identity net run");
     auto* all_flag = app.add_flag("--all-faces", all_faces, "One portrait per face: NAME_face1.png, NAME_face2.png, ...");
     app.add_flag("--paste", paste, "The whole photo with every face replaced")->excludes(all_flag);
     auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced (default: the model's)")
@@ -125,11 +158,14 @@ Command parse_command_line(int argc, char** argv) {
                 return "expected K/N with 1 <= K <= N, got '" + v + "'";
             return "";
         });
-    add_model_options(app, c, detector);
+    add_model_options(app, c);
 
     CLI::App* identity_cmd = app.add_subcommand("identity", "Distance between the largest faces of two photos");
     identity_cmd->add_option("photos", cmd.photos, "Two photos")->required()->expected(2);
-    add_model_options(*identity_cmd, c, detector);
+    add_model_options(*identity_cmd, c);
+
+    CLI::App* gallery_cmd = app.add_subcommand("gallery", "Rebuild DIR/index.html from the sidecars in output folder DIR");
+    gallery_cmd->add_option("dir", cmd.photos, "An output folder of aiportrait")->required()->expected(1);
 
     // Every usage error reads like the tool's other errors: "aiportrait: error: ...".
     app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
@@ -143,7 +179,6 @@ Command parse_command_line(int argc, char** argv) {
         cmd.exit_code = code == 0 ? 0 : 2;
         return cmd;
     }
-    c.detector = detector_from(detector);
     c.kind = paste ? OutputKind::paste : all_faces ? OutputKind::all_faces : OutputKind::portrait;
     if (strength_opt->count()) c.strength = strength;
     if (app.get_option("--target-identity")->count()) c.target_identity = target_identity;
@@ -151,6 +186,14 @@ Command parse_command_line(int argc, char** argv) {
     if (!shard.empty()) {
         char slash = 0;
         std::istringstream(shard) >> c.shard_index >> slash >> c.shard_count;
+    }
+    if (version) {
+        cmd.kind = Command::Kind::version;
+        return cmd;
+    }
+    if (gallery_cmd->parsed()) {
+        cmd.kind = Command::Kind::gallery;
+        return cmd;
     }
     if (identity_cmd->parsed()) {
         cmd.kind = Command::Kind::identity;

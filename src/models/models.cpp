@@ -17,8 +17,6 @@ fs::path executable_dir() {
 ModelLocations in(const fs::path& dir, std::vector<std::string> searched) {
     ModelLocations m;
     m.dir = dir.string();
-    m.yunet = (dir / "yunet" / "face_detection_yunet_2022mar.onnx").string();
-    m.blazeface = (dir / "blazeface" / "face_detection_back_256x256_barracuda.onnx").string();
     m.face_recognition = (dir / "face-api").string();
     m.default_generator = (dir / "generator" / "aiportrait-default.pt").string();
     m.searched = std::move(searched);

@@ -17,9 +17,6 @@ void validate(const Config& c) {
                                       std::pair{"--target-identity", c.target_identity.value_or(0.5)}})
         if (!std::isfinite(value)) fail(fmt::format("{}: must be a finite number", name));
     if (c.output.empty()) fail("-o/--output is required (a file, a folder, or - for standard output)");
-    if (c.format != "png" && c.format != "jpg" && c.format != "webp")
-        fail(fmt::format("--format: '{}' is not png, jpg or webp", c.format));
-    if (c.device != "cpu" && c.device != "cuda") fail(fmt::format("--device: '{}' is not cpu or cuda", c.device));
     if (c.threads < 0) fail("--threads: must be 0 (all cores) or more");
     if (c.batch < 0 || c.batch > 256) fail("--batch: must be in 1..256 (0 = automatic)");
     if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
@@ -42,7 +39,7 @@ void validate(const Config& c) {
 
 int generator_batch(const Config& config) {
     if (config.batch > 0) return config.batch;
-    return config.device == "cuda" ? 16 : 4;
+    return config.device == Device::cuda ? 16 : 4;
 }
 
 }  // namespace aiportrait

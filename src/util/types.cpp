@@ -1,4 +1,3 @@
-#include "aiportrait/config.hpp"
 #include "aiportrait/types.hpp"
 
 namespace aiportrait {
@@ -21,16 +20,9 @@ const char* to_string(OutputKind k) {
     return "portrait";
 }
 
-const char* to_string(StrengthMode m) { return m == StrengthMode::model ? "model" : "blend"; }
+const char* to_string(Device d) { return d == Device::cuda ? "cuda" : "cpu"; }
 
-const char* to_string(DetectorChoice d) {
-    switch (d) {
-        case DetectorChoice::automatic: return "auto";
-        case DetectorChoice::yunet: return "yunet";
-        case DetectorChoice::blazeface: return "blazeface";
-    }
-    return "auto";
-}
+const char* to_string(StrengthMode m) { return m == StrengthMode::model ? "model" : "blend"; }
 
 void Timings::add(const std::string& stage, double ms) {
     for (auto& entry : stages_ms) {

@@ -43,11 +43,8 @@ cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& face
         // Only the photo region the crop maps to is warped: cheap even on a 24-MP photo.
         std::vector<cv::Point2f> corners;
         for (const cv::Point2f& c : {cv::Point2f(0, 0), cv::Point2f(float(size), 0), cv::Point2f(0, float(size)),
-                                     cv::Point2f(float(size), float(size))}) {
-            const cv::Matx23d& m = face.aligned.inverse;
-            corners.emplace_back(float(m(0, 0) * c.x + m(0, 1) * c.y + m(0, 2)),
-                                 float(m(1, 0) * c.x + m(1, 1) * c.y + m(1, 2)));
-        }
+                                     cv::Point2f(float(size), float(size))})
+            corners.push_back(apply_affine(face.aligned.inverse, c));
         cv::Rect roi = cv::boundingRect(corners);
         roi.x -= 1; roi.y -= 1; roi.width += 2; roi.height += 2;
         roi &= frame;

@@ -119,7 +119,6 @@ cv::Mat resize_bilinear_legacy(const cv::Mat& src, int size) {
 }  // namespace
 
 struct IdentityNet::Impl {
-    std::string model_dir;
     at::Device device = at::kCPU;
     ConvLayer conv32_down;
     std::vector<Residual> blocks;  // in forward order
@@ -235,14 +234,11 @@ double descriptor_distance(const Descriptor& a, const Descriptor& b) {
     return std::sqrt(sum);
 }
 
-IdentityNet::IdentityNet(const std::string& model_dir, const std::string& device) : impl_(std::make_unique<Impl>()) {
+IdentityNet::IdentityNet(const std::string& model_dir, Device device) : impl_(std::make_unique<Impl>()) {
     c10::InferenceMode guard;
-    impl_->model_dir = model_dir;
-    if (device == "cuda") {
+    if (device == Device::cuda) {
         if (!at::hasCUDA()) throw load_error(model_dir, "--device cuda: this LibTorch build has no CUDA device");
         impl_->device = at::Device(at::kCUDA);
-    } else if (device != "cpu") {
-        throw load_error(model_dir, "unknown device '" + device + "' (cpu or cuda)");
     }
     const std::filesystem::path dir(model_dir);
     const std::string manifest = (dir / kManifestName).string();
@@ -285,7 +281,6 @@ IdentityNet::IdentityNet(const std::string& model_dir, const std::string& device
 
 IdentityNet::~IdentityNet() = default;
 
-const std::string& IdentityNet::model_dir() const { return impl_->model_dir; }
 
 cv::Mat IdentityNet::prepare_crop(const cv::Mat& bgr, const Landmarks& lm) {
     if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("IdentityNet::prepare_crop: expected a CV_8UC3 image");

@@ -1,5 +1,5 @@
-// Private to the pipeline (pipeline.cpp runs the stages on threads, pipeline_image.cpp is what
-// each stage does to one input). Not a public header: stages never see it.
+// Private to the pipeline: what each stage does to one input (stages.cpp); pipeline.cpp runs
+// them on threads. Not a public header: stages never see it.
 #pragma once
 
 #include "aiportrait/compose.hpp"
@@ -27,6 +27,7 @@ struct Work {
     std::vector<std::size_t> used;      // indices into record.faces, in generation order
     std::vector<GeneratedFace> faces;   // one per used face: aligned, then generated
     bool skipped = false;               // --skip-existing found it done
+    std::vector<std::string> found_outputs;  // ... with these images
     bool ready_to_generate = false;     // decoded, has faces, aligned
 };
 
@@ -41,7 +42,7 @@ struct Pipeline::Impl {
 
     Impl(const Config& c, Reporter& r) : config(c), reporter(r) {}
 
-    void load_models();
+    void load_models();  // setup.cpp
 
     // Stage 1: read, hash, decode, detect, choose and align faces.
     void prepare(Work& work) const;
@@ -60,10 +61,5 @@ private:
     void write_outputs(Work& work) const;
     void write_sidecar(const Job& job, InputRecord& record) const;
 };
-
-// A sidecar that exists and says the input was done from these bytes (`input_sha256`) with the
-// same generator, detector and parameters as this run (threads and batch aside), and its
-// outputs are there byte for byte as it wrote them, so --skip-existing may skip it.
-bool completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256);
 
 }  // namespace aiportrait

@@ -1,0 +1,230 @@
+// Runs the stages on threads joined by bounded queues, and sums the run up. What each stage
+// does is stages.cpp; what is set up before is setup.cpp.
+#include "aiportrait/pipeline.hpp"
+
+#include "aiportrait/bounded_queue.hpp"
+#include "aiportrait/gallery.hpp"
+#include "aiportrait/manifest.hpp"
+#include "aiportrait/output.hpp"
+#include "stages.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace aiportrait {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The manifest's line for an input that went through the stages.
+ManifestEntry entry_of(const Work& work) {
+    ManifestEntry e;
+    e.input = work.job.input;
+    if (work.skipped) {
+        e.status = "skipped";
+        e.outputs = work.found_outputs;
+        e.sidecar = work.job.sidecar;
+        return e;
+    }
+    const InputRecord& r = work.record;
+    e.status = to_string(r.status);
+    e.error = r.error;
+    if (!r.output.empty() && r.kind != OutputKind::all_faces) e.outputs.push_back(r.output);
+    for (const FaceRecord& f : r.faces)
+        if (!f.output_path.empty()) e.outputs.push_back(f.output_path);
+    e.sidecar = r.sidecar;
+    return e;
+}
+
+}  // namespace
+
+int RunSummary::exit_code() const {
+    if (signal != 0) return 128 + signal;
+    return (failed > 0 || no_face > 0 || records_lost || manifest_lost || gallery_lost) ? 1 : 0;
+}
+
+std::string RunSummary::line() const {
+    const int inputs = ok + no_face + failed + skipped + not_started;
+    std::string text = fmt::format("{} input{}: {} ok, {} no face, {} failed", inputs, inputs == 1 ? "" : "s", ok,
+                                   no_face, failed);
+    if (skipped) text += fmt::format(", {} skipped (already done)", skipped);
+    if (signal) text += fmt::format(", {} not started (stopped by signal {})", not_started, signal);
+    // The rate of portraits made, over the whole run including model loading; a run that made
+    // none has no rate worth printing.
+    text += fmt::format(" in {:.1f} s", seconds);
+    if (seconds > 0 && ok > 0) text += fmt::format(" ({:.2f} portraits/s)", ok / seconds);
+    if (records_lost) text += "; --json records lost (standard output failed)";
+    if (manifest_lost) text += "; run manifest not written";
+    if (gallery_lost) text += "; gallery not written";
+    return text;
+}
+
+void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const {
+    const InputRecord& record = work.record;
+    const std::string& input = work.job.input;
+    std::string warnings;
+    for (const std::string& w : record.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+    const std::string also = warnings.empty() ? "" : " (also: " + warnings + ")";
+    switch (record.status) {
+        case Status::ok:
+            ++summary.ok;
+            // A portrait made from a damaged file: say what the decoder recovered from.
+            if (!warnings.empty()) reporter.warning(fmt::format("{}: {}", input == "-" ? "<stdin>" : input, warnings));
+            break;
+        case Status::no_face: ++summary.no_face; reporter.error(input, record.error + also); break;
+        case Status::error: ++summary.failed; reporter.error(input, record.error + also); break;
+    }
+}
+
+Pipeline::Pipeline(const Config& config, Reporter& reporter)
+    : impl_(std::make_unique<Impl>(config, reporter)), created_(Clock::now()) {
+    impl_->load_models();
+}
+
+Pipeline::~Pipeline() = default;
+
+RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_requested) {
+    Impl& p = *impl_;
+    RunSummary summary;
+    RunManifest manifest;
+    manifest.started = std::chrono::system_clock::now();
+    // Refused before reading (missing, not a regular file, would overwrite an input): an error
+    // line and a --json record each, so every input has a record. No sidecar: there is no output
+    // for one to sit beside.
+    for (const RejectedInput& r : discovery.rejected) {
+        p.reporter.error(r.input, r.reason);
+        ++summary.failed;
+        InputRecord record;
+        record.input = r.input;
+        record.kind = p.config.kind;
+        record.error = r.reason;
+        p.reporter.record(make_record(record, p.run_info));
+        manifest.inputs.push_back({r.input, "error", r.reason, {}, ""});
+    }
+    const int total = static_cast<int>(discovery.jobs.size());
+    const std::size_t batch = static_cast<std::size_t>(generator_batch(p.config));
+
+    // Three stages on three threads, joined by bounded queues so the generator is never starved
+    // and memory stays flat: prepare (read/decode/detect/align) -> generate (batched across
+    // inputs) -> finish (identity, compose, encode, write). One thread per stage keeps records in
+    // input order.
+    BoundedQueue<std::unique_ptr<Work>> prepared(2 * batch), generated(2 * batch);
+    std::atomic<int> started{0};
+
+    std::thread preparer([&] {
+        std::set<std::string> cleaned;
+        for (int i = 0; i < total; ++i) {
+            if (stop_requested && stop_requested()) break;  // stop taking inputs; in-flight work finishes
+            auto work = std::make_unique<Work>();
+            work->job = discovery.jobs[static_cast<std::size_t>(i)];
+            started.store(i + 1);
+            if (work->job.output != "-") {
+                // A run killed before may have left temporaries beside its outputs.
+                const std::string dir = fs::path(work->job.output).parent_path().string();
+                if (!dir.empty() && cleaned.insert(dir).second) remove_stale_temporaries(dir);
+            }
+            p.prepare(*work);  // with --skip-existing, it may find the input done
+            if (!prepared.push(std::move(work))) break;
+        }
+        prepared.close();
+    });
+
+    std::thread generator([&] {
+        for (;;) {
+            auto first = prepared.pop();
+            if (!first) break;
+            // Batch faces across whatever inputs are already waiting; never wait for more.
+            std::vector<std::unique_ptr<Work>> group;
+            std::size_t faces = (*first)->faces.size();
+            group.push_back(std::move(*first));
+            while (faces < batch) {
+                auto next = prepared.try_pop();
+                if (!next) break;
+                faces += (*next)->faces.size();
+                group.push_back(std::move(*next));
+            }
+            std::vector<Work*> view;
+            for (auto& w : group) view.push_back(w.get());
+            p.generate(view);
+            for (auto& w : group) generated.push(std::move(w));
+        }
+        generated.close();
+    });
+
+    int done = 0;
+    while (auto item = generated.pop()) {
+        Work& work = **item;
+        ++done;
+        if (work.skipped) {
+            ++summary.skipped;
+        } else {
+            p.finish(work);
+            p.report_outcome(work, summary);
+            p.reporter.record(make_record(work.record, p.run_info));
+        }
+        for (const auto& [stage, ms] : work.record.timings.stages_ms) manifest.stages.add(stage, ms);
+        manifest.inputs.push_back(entry_of(work));
+        p.reporter.progress(done, total);
+    }
+    preparer.join();
+    generator.join();
+
+    if (const int sig = stop_requested ? stop_requested() : 0) {
+        summary.signal = sig;
+        summary.not_started = total - started.load();
+    }
+    p.reporter.finish_progress();
+    summary.records_lost = p.reporter.records_lost();
+    summary.seconds = std::chrono::duration<double>(Clock::now() - created_).count();
+    if (!discovery.output_dir.empty()) {
+        for (int i = started.load(); i < total; ++i)
+            manifest.inputs.push_back({discovery.jobs[static_cast<std::size_t>(i)].input, "not_started", "", {}, ""});
+        write_run_manifest(discovery.output_dir, summary, manifest);
+        // Last, from every sidecar in the folder: with shards, the last to finish shows them all.
+        if (p.config.gallery) {
+            try {
+                const GalleryResult g = write_gallery(discovery.output_dir);
+                for (const std::string& w : g.warnings) p.reporter.warning(w);
+                p.reporter.info(fmt::format("gallery: {}", g.page));
+            } catch (const std::exception& e) {
+                p.reporter.error("", fmt::format("gallery not written: {}", e.what()));
+                summary.gallery_lost = true;
+            }
+        }
+    }
+    return summary;
+}
+
+void Pipeline::write_run_manifest(const std::string& output_dir, RunSummary& summary, RunManifest& m) const {
+    const Impl& p = *impl_;
+    m.finished = std::chrono::system_clock::now();
+    m.command_line = p.config.command_line;
+    m.shard_index = p.config.shard_index;
+    m.shard_count = p.config.shard_count;
+    m.run = p.run_info;
+    m.ok = summary.ok;
+    m.no_face = summary.no_face;
+    m.failed = summary.failed;
+    m.skipped = summary.skipped;
+    m.not_started = summary.not_started;
+    m.signal = summary.signal;
+    m.exit_code = summary.exit_code();
+    m.seconds = summary.seconds;
+    try {
+        summary.manifest = write_manifest(output_dir, m);
+    } catch (const std::exception& e) {
+        // The images and sidecars are all there; only the batch's own record is missing.
+        p.reporter.error("", fmt::format("run manifest not written: {}", e.what()));
+        summary.manifest_lost = true;
+    }
+}
+
+}  // namespace aiportrait

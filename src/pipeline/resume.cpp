@@ -1,0 +1,63 @@
+// --skip-existing and the clearing of an earlier run's outputs: what is on disk beside a job's
+// output, judged by its sidecar (sidecar.cpp says what a record means).
+#include "resume.hpp"
+
+#include "aiportrait/hash.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace aiportrait {
+namespace {
+
+// The sidecar at `path` as JSON (discarded when missing or unparsable).
+nlohmann::json read_sidecar(const std::string& path) {
+    std::error_code ec;
+    if (path.empty() || !fs::is_regular_file(path, ec)) return nlohmann::json::value_t::discarded;
+    std::ifstream in(path);
+    return nlohmann::json::parse(in, nullptr, false);
+}
+
+// Whether a file a record names is one this job writes: its output, or (--all-faces) one of
+// its NAME_faceN files beside it (face_output_path).
+bool is_output_of(const Job& job, const RecordedOutput& o) {
+    if (o.path == job.output) return true;
+    const fs::path p(o.path), out(job.output);
+    return o.per_face && p.parent_path() == out.parent_path() &&
+           p.filename().string().rfind(out.stem().string() + "_face", 0) == 0;
+}
+
+}  // namespace
+
+std::string face_output_path(const std::string& output, std::size_t index) {
+    fs::path p(output);
+    const std::string ext = p.extension().string();
+    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
+}
+
+std::vector<std::string> completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
+    if (job.output == "-") return {};
+    const std::vector<RecordedOutput> outputs = outputs_if_done(read_sidecar(job.sidecar), run, input_sha256);
+    std::vector<std::string> paths;
+    // Every file the record names is this job's, byte for byte as written: not a killed run's
+    // image beside an earlier run's sidecar, nor a file changed since.
+    for (const RecordedOutput& o : outputs) {
+        std::error_code ec;
+        if (!is_output_of(job, o) || !fs::is_regular_file(o.path, ec) || sha256_file(o.path) != o.sha256) return {};
+        paths.push_back(o.path);
+    }
+    return paths;
+}
+
+void remove_earlier_outputs(const Job& job) {
+    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar))) {
+        std::error_code ec;
+        if (is_output_of(job, o)) fs::remove(o.path, ec);
+    }
+}
+
+}  // namespace aiportrait

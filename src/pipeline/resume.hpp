@@ -1,0 +1,26 @@
+// Private to the pipeline: what an earlier run left beside an output, read back from its sidecar
+// (the schema's owner, sidecar.hpp, says what a record means; this says what is on disk).
+#pragma once
+
+#include "aiportrait/discover.hpp"
+#include "aiportrait/sidecar.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aiportrait {
+
+// A sidecar that exists and says the input was done from these bytes (`input_sha256`) with the
+// same generator, detector and parameters as this run (threads and batch aside), and its
+// outputs are there byte for byte as it wrote them, so --skip-existing may skip it: returns
+// those outputs' paths, or nothing when the input is not done.
+std::vector<std::string> completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256);
+
+// Before a failed input's sidecar replaces an earlier run's: that run's images go too, so no
+// portrait sits beside a record that says there is none. Only this job's files are removed.
+void remove_earlier_outputs(const Job& job);
+
+// NAME.png -> NAME_face3.png (1-based), for --all-faces.
+std::string face_output_path(const std::string& output, std::size_t index);
+
+}  // namespace aiportrait
