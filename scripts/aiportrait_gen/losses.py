@@ -117,10 +117,25 @@ class IdentityLoss(nn.Module):
     def descriptors(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.net_input(x))
 
-    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def forward(self, fake: torch.Tensor, real: torch.Tensor, band: float = 0.0, s=None):
+        """Distance of each re-created face from its real one; with `band` > 0 also the distance
+        from a target on the way to another real face of the batch, as far from the real one as
+        the band asks at strength s (band * s)."""
         with torch.no_grad():
             target = self.descriptors(real)
-        return (self.descriptors(fake) - target).norm(dim=1)
+        out = self.descriptors(fake)
+        dist = (out - target).norm(dim=1)
+        if band <= 0 or fake.shape[0] < 2:
+            return dist, None
+        with torch.no_grad():
+            # Another person: the next face of the batch. The identity moves towards a real face,
+            # not in whatever direction moves the descriptor fastest (which real faces may not
+            # occupy: see the issue's KID on face-api features).
+            other = target.roll(1, 0)
+            gap = (other - target).norm(dim=1).clamp(min=1e-6)
+            t = (band * s / gap).clamp(max=1.0).unsqueeze(1)
+            goal = target + t * (other - target)
+        return dist, (out - goal).norm(dim=1)
 
 
 def band_loss(dist: torch.Tensor, s: torch.Tensor, slope: float, tol: float) -> torch.Tensor:

@@ -57,6 +57,9 @@ def parse_args(argv=None):
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
     ap.add_argument("--identity-tol", type=float, default=0.05)
+    ap.add_argument("--identity-pull", type=float, default=2.0,
+                    help="weight of the distance to a goal on the way to another face of the batch, "
+                         "BAND * s from the real one (losses.IdentityLoss; 0 = off, as 0.3.0)")
     ap.add_argument("--identity-blur", type=float, default=1.0,
                     help="Gaussian sigma (px at 128) of the low-pass both faces get before the "
                          "identity net sees them (0 = none; see losses.IdentityLoss)")
@@ -213,8 +216,10 @@ def main(argv=None):
         adv_s, fm_s = g_losses(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
         adv_t, fm_t = g_losses(Dt, crop_r, crop_f)
         if identity is not None:
-            dist = identity(fake128, real128)
+            dist, pull = identity(fake128, real128, args.identity_band if args.identity_pull > 0 else 0.0, s)
             l_id = band_loss(dist, s, args.identity_band, args.identity_tol)
+            if pull is not None:
+                l_id = l_id + args.identity_pull / args.identity * (pull * (s >= 0.25)).mean()
         else:
             dist = l_id = torch.zeros((), device=device)
         l_perc = (perceptual(fake, real) * w).mean() if perceptual is not None \
