@@ -59,6 +59,14 @@ class Yardstick(unittest.TestCase):
             self.assertAlmostEqual(s_hf, sigma, delta=0.15 * sigma)
             self.assertAlmostEqual(s_coh, sigma, delta=0.15 * sigma)
 
+    def test_split_kid_of_sorted_faces_is_near_zero_for_the_originals(self):
+        # Faces sorted by a trait (UTKFace names sort by age): the originals against themselves
+        # must still be one distribution; contiguous halves made it two.
+        rng = np.random.default_rng(3)
+        trait = np.sort(rng.uniform(0, 1, 300))[:, None]
+        feats = rng.normal(size=(300, 32)) + 3 * trait * np.ones((1, 32))
+        self.assertLess(abs(Y.split_kid(feats, feats)), 0.2 * Y.kid(feats[:150], feats[150:]))
+
     def test_kid_separates_distributions(self):
         rng = np.random.default_rng(1)
         a, b = rng.normal(0, 1, (200, 16)), rng.normal(0, 1, (200, 16))
