@@ -48,18 +48,18 @@ def parse_args(argv=None):
                     help="full-resolution L1, x (1 - s)^2: fidelity at low strength only")
     ap.add_argument("--edge-l1", type=float, default=10.0,
                     help="L1 between Sobel edge maps at 128 px, x (1 - 0.7 s)")
-    ap.add_argument("--perceptual", type=float, default=2.0,
+    ap.add_argument("--perceptual", type=float, default=0.0,
                     help="L1 on face-api's early activations at 256 px (losses.PerceptualLoss), "
-                         "x (1 - 0.7 s); 0 = off")
+                         "x (1 - 0.7 s); 0 = off (tried at 2 on 2026-12-02: no gain in 14k images)")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
     ap.add_argument("--identity", type=float, default=10.0, help="identity band weight (0 = off)")
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
     ap.add_argument("--identity-tol", type=float, default=0.05)
-    ap.add_argument("--identity-pull", type=float, default=2.0,
+    ap.add_argument("--identity-pull", type=float, default=0.0,
                     help="weight of the distance to a goal on the way to another face of the batch, "
-                         "BAND * s from the real one (losses.IdentityLoss; 0 = off, as 0.3.0)")
+                         "BAND * s from the real one (losses.IdentityLoss; 0 = off, as 0.3.0; tried at 2: no gain in 10k images)")
     ap.add_argument("--identity-blur", type=float, default=1.0,
                     help="Gaussian sigma (px at 128) of the low-pass both faces get before the "
                          "identity net sees them (0 = none; see losses.IdentityLoss)")
