@@ -15,7 +15,7 @@ namespace {
 
 // The small identity generator without the identity net: these tests are about files and
 // records, not faces.
-std::string fast() { return tool() + " --no-identity --threads 1 --model " + quote(test_models_dir() / "identity_256.pt"); }
+std::string fast() { return tool() + fast_model_args(); }
 
 std::string hex_byte(unsigned char c) {
     static const char* digits = "0123456789abcdef";

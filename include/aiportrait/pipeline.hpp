@@ -71,7 +71,8 @@ namespace aiportrait {
 // generator's name and version (or why there is none), one fact per line.
 std::string version_report(const Config& config);
 
-// `aiportrait gallery DIR`: rebuilds DIR/index.html (gallery.hpp). Returns the exit code: 0
+// `aiportrait gallery DIR`, and the end of a --gallery run: (re)writes DIR/index.html
+// (gallery.hpp), saying so on stderr. Returns the exit code: 0
 // written, 1 it could not be written, 2 DIR is not a folder.
 int rebuild_gallery(const std::string& dir, Reporter& reporter);
 

@@ -4,6 +4,8 @@
 
 #include "aiportrait/decode.hpp"
 #include "aiportrait/output.hpp"
+#include "aiportrait/pipeline.hpp"
+#include "aiportrait/report.hpp"
 #include "aiportrait/sidecar.hpp"
 #include "aiportrait/util.hpp"
 
@@ -255,6 +257,24 @@ GalleryResult write_gallery(const std::string& dir) {
     b.result.cards = b.cards();
     write_file_atomic(b.result.page, b.page());
     return b.result;
+}
+
+int rebuild_gallery(const std::string& dir, Reporter& reporter) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        reporter.error(dir, "not a folder (aiportrait gallery takes an output folder)");
+        return 2;
+    }
+    try {
+        const GalleryResult g = write_gallery(dir);
+        for (const std::string& w : g.warnings) reporter.warning(w);
+        reporter.info(fmt::format("gallery: {} ({} input{}, {} new thumbnail{})", g.page, g.cards,
+                                  g.cards == 1 ? "" : "s", g.thumbnails_made, g.thumbnails_made == 1 ? "" : "s"));
+        return 0;
+    } catch (const std::exception& e) {
+        reporter.error(dir, e.what());
+        return 1;
+    }
 }
 
 }  // namespace aiportrait

@@ -3,7 +3,6 @@
 #include "aiportrait/pipeline.hpp"
 
 #include "aiportrait/bounded_queue.hpp"
-#include "aiportrait/gallery.hpp"
 #include "aiportrait/manifest.hpp"
 #include "aiportrait/output.hpp"
 #include "stages.hpp"
@@ -189,16 +188,7 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
             manifest.inputs.push_back({discovery.jobs[static_cast<std::size_t>(i)].input, "not_started", "", {}, ""});
         write_run_manifest(discovery.output_dir, summary, manifest);
         // Last, from every sidecar in the folder: with shards, the last to finish shows them all.
-        if (p.config.gallery) {
-            try {
-                const GalleryResult g = write_gallery(discovery.output_dir);
-                for (const std::string& w : g.warnings) p.reporter.warning(w);
-                p.reporter.info(fmt::format("gallery: {}", g.page));
-            } catch (const std::exception& e) {
-                p.reporter.error("", fmt::format("gallery not written: {}", e.what()));
-                summary.gallery_lost = true;
-            }
-        }
+        if (p.config.gallery) summary.gallery_lost = rebuild_gallery(discovery.output_dir, p.reporter) != 0;
     }
     return summary;
 }

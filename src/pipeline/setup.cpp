@@ -4,7 +4,6 @@
 #include "setup.hpp"
 
 #include "aiportrait/detectors.hpp"
-#include "aiportrait/gallery.hpp"
 #include "aiportrait/generator.hpp"
 #include "aiportrait/pipeline.hpp"
 #include "aiportrait/version.hpp"
@@ -107,24 +106,6 @@ std::string version_report(const Config& config) {
         return text + fmt::format("default generator: {} {} ({})\n", label.name, label.version, where.default_generator);
     } catch (const std::exception& e) {
         return text + fmt::format("default generator: unreadable ({})\n", e.what());
-    }
-}
-
-int rebuild_gallery(const std::string& dir, Reporter& reporter) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-        reporter.error(dir, "not a folder (aiportrait gallery takes an output folder)");
-        return 2;
-    }
-    try {
-        const GalleryResult g = write_gallery(dir);
-        for (const std::string& w : g.warnings) reporter.warning(w);
-        reporter.info(fmt::format("gallery: {} ({} input{}, {} new thumbnail{})", g.page, g.cards,
-                                  g.cards == 1 ? "" : "s", g.thumbnails_made, g.thumbnails_made == 1 ? "" : "s"));
-        return 0;
-    } catch (const std::exception& e) {
-        reporter.error(dir, e.what());
-        return 1;
     }
 }
 
