@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .losses import (IdentityLoss, PerceptualLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
+from .losses import (IdentityLoss, PerceptualLoss, PopulationLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
                      structure_discriminator, texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
@@ -51,6 +51,9 @@ def parse_args(argv=None):
     ap.add_argument("--perceptual", type=float, default=0.0,
                     help="L1 on face-api's early activations at 256 px (losses.PerceptualLoss), "
                          "x (1 - 0.7 s); 0 = off (tried at 2 on 2026-12-02: no gain in 14k images)")
+    ap.add_argument("--population", type=float, default=0.0,
+                    help="weight of the common drift of the portraits' face-api features "
+                         "(losses.PopulationLoss; 0 = off, as 0.3.0)")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
     ap.add_argument("--identity", type=float, default=10.0, help="identity band weight (0 = off)")
@@ -157,6 +160,10 @@ def main(argv=None):
                             args.identity_blur).to(device) if args.identity > 0 else None
     perceptual = PerceptualLoss(args.face_api, template, 256).to(device) \
         if args.perceptual > 0 else None
+    population = PopulationLoss(args.face_api, template, 256).to(device) \
+        if args.population > 0 else None
+    if population is not None and ck is not None and "population_shift" in ck:
+        population.shift.copy_(ck["population_shift"])
     log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
 
     def checkpoint(keep: bool):
@@ -164,6 +171,8 @@ def main(argv=None):
                  "Dt": Dt.state_dict(), "optG": optG.state_dict(), "optD": optD.state_dict(),
                  **counters, "gen_state": gen.get_state(), "torch_rng": torch.get_rng_state(),
                  "args": vars(args), "template": template}
+        if population is not None:
+            state["population_shift"] = population.shift.clone()
         D.save_atomic(state, last)
         if keep:
             D.save_atomic({"G_ema": G_ema.state_dict(), **counters, "args": vars(args),
@@ -224,8 +233,10 @@ def main(argv=None):
             dist = l_id = torch.zeros((), device=device)
         l_perc = (perceptual(fake, real) * w).mean() if perceptual is not None \
             else torch.zeros((), device=device)
+        l_pop = population(fake, real, s) if population is not None \
+            else torch.zeros((), device=device)
         lossG = (args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
-                 + args.perceptual * l_perc
+                 + args.perceptual * l_perc + args.population * l_pop
                  + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id)
         lossG.backward()
         optG.step()
@@ -238,7 +249,8 @@ def main(argv=None):
         counters["train_seconds"] += time.time() - t0
         for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
-                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean())):
+                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop),
+                     ("drift", population.shift.norm() if population is not None else l_pop)):
             sums[k] = sums.get(k, 0.0) + float(v)
         if counters["step"] % args.log_every == 0:
             avg = " ".join(f"{k} {v / args.log_every:.4f}" for k, v in sums.items())
