@@ -92,3 +92,43 @@ TEST(Align, BigFaceOnAThinStripDoesNotThrow) {
     ASSERT_NO_THROW(aligned = align_face(strip, face, tmpl));
     EXPECT_EQ(aligned.crop.size(), cv::Size(256, 256));
 }
+
+TEST(Align, FromAReducedDecodeMatchesTheFullPhoto) {
+    // A big face in a photo, and the same photo as a 1/4 DCT decode would give it (each output
+    // pixel the mean of a 4x4 block): the crop and the matrices must come out as from the full
+    // photo, the matrices in the photo's coordinates.
+    const CropTemplate tmpl = CropTemplate::ffhq(256, 0.1);
+    const cv::Matx23d to_photo = similarity(7.0, 12.0, 1400.0, 900.0);
+    Face face;
+    face.landmarks = transform(tmpl.pixel_points(), to_photo);
+    cv::Mat photo(3200, 4000, CV_8UC3);
+    cv::randu(photo, 0, 255);
+    cv::GaussianBlur(photo, photo, cv::Size(), 12.0);  // detail at the crop's scale, not finer
+    for (const auto& p : face.landmarks) cv::circle(photo, p, 40, cv::Scalar(255, 255, 255), cv::FILLED, cv::LINE_AA);
+    ASSERT_EQ(max_align_denom(face, tmpl), 4);  // crop scale 1/7: 1.5 / 7 <= 1/4
+    cv::Mat reduced;
+    cv::resize(photo, reduced, cv::Size(1000, 800), 0, 0, cv::INTER_AREA);
+
+    const AlignedFace full = align_face(photo, face, tmpl);
+    const AlignedFace small = align_face_reduced(reduced, 4, face, tmpl);
+    for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < 3; ++c) {
+            EXPECT_NEAR(small.matrix(r, c), full.matrix(r, c), 1e-4 * (c == 2 ? 1000 : 1)) << r << c;
+            EXPECT_NEAR(small.inverse(r, c), full.inverse(r, c), 1e-3 * (c == 2 ? 1000 : 1)) << r << c;
+        }
+    EXPECT_LT(cv::norm(small.crop, full.crop, cv::NORM_L1) / (256.0 * 256 * 3), 2.0);
+    // Faces map there and back through the reduced decode's pixel grid.
+    const Face there = map_face(face, invert_affine(reduced_to_photo(4)));
+    const Face back = map_face(there, reduced_to_photo(4));
+    EXPECT_NEAR(there.landmarks[kNose].x, (face.landmarks[kNose].x - 1.5f) / 4, 1e-3);
+    EXPECT_LT(cv::norm(back.landmarks[kNose] - face.landmarks[kNose]), 1e-3);
+}
+
+TEST(Align, SmallFacesNeedTheWholePhoto) {
+    const CropTemplate tmpl = CropTemplate::ffhq(256, 0.1);
+    Face face;
+    for (const auto& [scale, denom] : std::vector<std::pair<double, int>>{{0.5, 1}, {1.4, 1}, {2.9, 1}, {3.2, 2}, {6.5, 4}, {12.5, 8}, {40.0, 8}}) {
+        face.landmarks = transform(tmpl.pixel_points(), similarity(scale, 5.0, 300.0, 200.0));
+        EXPECT_EQ(max_align_denom(face, tmpl), denom) << scale;
+    }
+}

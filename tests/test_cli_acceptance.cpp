@@ -217,3 +217,49 @@ TEST(CliAcceptance, StrengthDialAndTargetIdentity) {
     EXPECT_GE(hit * 100, reachable * 80);
 }
 
+
+TEST(CliAcceptance, LargeJpegsDecodedAtADctScaleGiveTheFullPhotosFacesAndCrops) {
+    // img49 (4352 px) is decoded at half size for detection and its one big face aligned from
+    // that; img40 (4600 px) has a 320-px face that needs the whole photo, so it is decoded
+    // again. --paste always decodes the whole photo: both runs must find the same faces, and
+    // the crops must be what align_face cuts from the full decode.
+    AIPORTRAIT_REQUIRE_CLI_MODELS();
+    AIPORTRAIT_REQUIRE_FILE(eval_faces_dir() / "img49.jpg");
+    AIPORTRAIT_REQUIRE_FILE(eval_faces_dir() / "img40.jpg");
+    TempDir dir;
+    fs::create_directories(dir / "in");
+    for (const char* name : {"img49.jpg", "img40.jpg"}) fs::copy_file(eval_faces_dir() / name, dir / "in" / name);
+    const std::string common = " --detector yunet" + fast_model_args();
+    ASSERT_EQ(run_shell(tool() + " " + quote(dir / "in") + " -o " + quote(dir / "faces") + " --all-faces" + common).exit_code, 0);
+    ASSERT_EQ(run_shell(tool() + " " + quote(dir / "in") + " -o " + quote(dir / "paste") + " --paste" + common).exit_code, 0);
+    const CropTemplate tmpl = CropTemplate::ffhq(256, 0.0);
+    for (const std::string name : {"img49", "img40"}) {
+        const json reduced = read_json(dir / "faces" / (name + ".json"));
+        const json full = read_json(dir / "paste" / (name + ".json"));
+        const DecodedImage photo = decode_image(read_input_bytes((dir / "in" / (name + ".jpg")).string()), 0);
+        EXPECT_EQ(reduced["input"]["width"], photo.bgr.cols) << name;
+        EXPECT_EQ(reduced["input"]["height"], photo.bgr.rows) << name;
+        ASSERT_EQ(reduced["faces"].size(), full["faces"].size()) << name;
+        ASSERT_FALSE(reduced["faces"].empty()) << name;
+        for (std::size_t i = 0; i < reduced["faces"].size(); ++i) {
+            const json& a = reduced["faces"][i];
+            const json& b = full["faces"][i];
+            const double side = b["box"]["width"].get<double>();
+            for (const char* k : {"x", "y", "width", "height"})
+                EXPECT_NEAR(a["box"][k].get<double>(), b["box"][k].get<double>(), 0.03 * side) << name << " " << k;
+            // The crop against one cut from the full decode with the reduced run's own landmarks.
+            Face face;
+            const json& lm = a["landmarks"];
+            const char* keys[kNumLandmarks] = {"eye_left", "eye_right", "nose", "mouth_left", "mouth_right"};
+            for (std::size_t k = 0; k < kNumLandmarks; ++k)
+                face.landmarks[k] = cv::Point2f(lm[keys[k]][0].get<float>(), lm[keys[k]][1].get<float>());
+            const AlignedFace expected = align_face(photo.bgr, face, tmpl);
+            const cv::Mat crop = cv::imread(a["output"].get<std::string>());
+            ASSERT_FALSE(crop.empty()) << a["output"];
+            EXPECT_GT(psnr(crop, expected.crop), 30.0) << name << " face " << i + 1;
+            for (int r = 0; r < 2; ++r)
+                for (int c = 0; c < 2; ++c)
+                    EXPECT_NEAR(a["alignment_matrix"][r][c].get<double>(), expected.matrix(r, c), 1e-4) << name;
+        }
+    }
+}

@@ -307,3 +307,50 @@ TEST(Decode, JpegWithThousandsOfScansIsRefusedQuickly) {
     }
     EXPECT_NO_THROW(decode_image(jpeg, 0));  // an ordinary progressive JPEG is fine
 }
+
+TEST(Decode, JpegAtADctScaleIsThatMuchSmallerAndKnowsThePhotoSize) {
+    const std::filesystem::path photo = aiportrait::testing::sample_photo(1);
+    AIPORTRAIT_REQUIRE_FILE(photo);
+    const std::vector<std::uint8_t> bytes = read_input_bytes(photo.string());
+    const DecodedImage full = decode_image(bytes, 0);
+    EXPECT_EQ(full.scale_denom, 1);
+    EXPECT_EQ(full.photo_size, full.bgr.size());
+    for (const int d : {2, 4, 8}) {
+        const DecodedImage small = decode_image(bytes, 0, d);
+        EXPECT_EQ(small.scale_denom, d);
+        EXPECT_EQ(small.photo_size, full.bgr.size()) << d;
+        EXPECT_EQ(small.bgr.cols, (full.bgr.cols + d - 1) / d) << d;
+        EXPECT_EQ(small.bgr.rows, (full.bgr.rows + d - 1) / d) << d;
+        // The same picture: close to the full decode area-shrunk (away from the ragged edge).
+        cv::Mat shrunk;
+        cv::resize(full.bgr, shrunk, small.bgr.size(), 0, 0, cv::INTER_AREA);
+        const cv::Rect inner(2, 2, small.bgr.cols - 4, small.bgr.rows - 4);
+        EXPECT_LT(cv::norm(small.bgr(inner), shrunk(inner), cv::NORM_L1) / (inner.area() * 3.0), 4.0) << d;
+    }
+    // Rotated by EXIF: the photo's size is the upright one, the pixels too.
+    const cv::Mat image(120, 200, CV_8UC3, cv::Scalar(40, 90, 160));
+    const DecodedImage turned = decode_image(jpeg_with_orientation(image, 6), 0, 2);
+    EXPECT_EQ(turned.photo_size, cv::Size(120, 200));
+    EXPECT_EQ(turned.bgr.size(), cv::Size(60, 100));
+    // Other formats ignore the scale; nonsense scales are refused.
+    const DecodedImage png = decode_image(encode(image, ".png"), 0, 4);
+    EXPECT_EQ(png.scale_denom, 1);
+    EXPECT_EQ(png.bgr.size(), image.size());
+    EXPECT_THROW(decode_image(bytes, 0, 3), std::invalid_argument);
+    // --max-pixels is about the photo, not about what a scaled decode makes of it.
+    EXPECT_THROW(decode_image(encode(image, ".jpg"), 200 * 120 - 1, 8), std::runtime_error);
+}
+
+TEST(Decode, DctScaleIsTheSmallestThatKeepsTheLongerSide) {
+    ImageHeader h{SourceFormat::jpeg, 4352, 2903};
+    EXPECT_EQ(jpeg_scale_denom(h, 2048), 2);   // 2176 >= 2048; 1088 is not
+    EXPECT_EQ(jpeg_scale_denom(h, 1088), 4);
+    EXPECT_EQ(jpeg_scale_denom(h, 544), 8);
+    EXPECT_EQ(jpeg_scale_denom(h, 0), 1);      // --detect-max-side 0: the detector sees it all
+    h.width = 4032;                            // a phone's 12 MP: 2016 < 2048
+    EXPECT_EQ(jpeg_scale_denom(h, 2048), 1);
+    h = ImageHeader{SourceFormat::jpeg, 2903, 4097};
+    EXPECT_EQ(jpeg_scale_denom(h, 2048), 2);   // ceil(4097 / 2) = 2049
+    h.format = SourceFormat::png;
+    EXPECT_EQ(jpeg_scale_denom(h, 2048), 1);
+}

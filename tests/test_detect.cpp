@@ -159,6 +159,30 @@ TEST(YuNet, MinFaceDropsSmallFacesAndSaysHowBigTheLargestWas) {
               "no face found");
 }
 
+TEST(YuNet, MinFaceCountsPhotoPixelsOnAReducedDecode) {
+    // The 30-px face of a photo decoded at half size is a 60-px face of the photo: kept under
+    // the default 40-px minimum, and what is dropped is reported in photo pixels.
+    AIPORTRAIT_REQUIRE_FILE(yunet_model());
+    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
+    const cv::Mat photo = cv::imread(sample_photo(1).string());
+    const auto detector = make_yunet_detector(yunet_model().string(), {});
+    const std::vector<Face> faces = detector->run(photo);
+    ASSERT_FALSE(faces.empty());
+    const double k = 30.0 / face_size(faces.front());
+    cv::Mat small;
+    cv::resize(photo, small, cv::Size(), k, k, cv::INTER_AREA);
+    const Detection as_half = detector->detect(small, 2.0);
+    ASSERT_FALSE(as_half.faces.empty());
+    EXPECT_NEAR(face_size(as_half.faces.front()), 30.f, 4.f) << "faces stay in the image's coordinates";
+    const Detection as_photo = detector->detect(small, 1.0);
+    EXPECT_TRUE(as_photo.faces.empty());
+    DetectorOptions big;
+    big.min_face = 100;
+    const Detection dropped = make_yunet_detector(yunet_model().string(), big)->detect(small, 2.0);
+    EXPECT_TRUE(dropped.faces.empty());
+    EXPECT_NEAR(dropped.largest_dropped, 60.f, 8.f);
+}
+
 TEST(DetectHelpers, DropSmallFaces) {
     std::vector<Face> faces(3);
     faces[0].box = {0, 0, 50, 60};

@@ -32,4 +32,19 @@ cv::Point2f apply_affine(const cv::Matx23d& m, const cv::Point2f& p);
 // crop is not aliased; areas outside the photo are mirrored in).
 AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate& tmpl);
 
+// A photo decoded `denom` times smaller (libjpeg's DCT scaling, decode.hpp): its pixel x' covers
+// the photo's pixels denom*x' .. denom*x' + denom - 1. Maps coordinates from it to the photo's.
+cv::Matx23d reduced_to_photo(int denom);
+// A face with its box and landmarks taken through the scale-and-shift `m` (e.g. the above).
+Face map_face(const Face& face, const cv::Matx23d& m);
+
+// The largest DCT scale (1, 2, 4 or 8) of the photo from which `face`'s crop loses nothing:
+// align_face area-shrinks a large face to 1.5 times the crop's scale before warping it, so a
+// photo decoded at least that large holds all the detail the crop keeps.
+int max_align_denom(const Face& face, const CropTemplate& tmpl);
+
+// align_face on the photo decoded `denom` times smaller, with `face` and the returned matrices
+// in the photo's own coordinates (the sidecar's and paste-back's).
+AlignedFace align_face_reduced(const cv::Mat& reduced, int denom, const Face& face, const CropTemplate& tmpl);
+
 }  // namespace aiportrait

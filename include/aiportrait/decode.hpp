@@ -44,8 +44,14 @@ cv::Mat apply_orientation(const cv::Mat& image, int orientation);
 // Throws std::runtime_error with a one-line reason (no path: the caller adds it) if the bytes
 // are empty, not an image, too large (max_pixels > 0) or cannot be decoded. Damage the decoder
 // recovers from (a truncated JPEG, corrupt scan data, a bad ancillary PNG chunk) is listed in
-// DecodedImage::warnings, one line each.
-DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels);
+// DecodedImage::warnings, one line each. A JPEG with scale_denom 2, 4 or 8 is decoded that many
+// times smaller (libjpeg's DCT scaling, much cheaper than decoding and resizing); other formats
+// ignore it. DecodedImage::scale_denom and photo_size say what came out.
+DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels, int scale_denom = 1);
+
+// The largest DCT scale (1, 2, 4 or 8) at which a JPEG's longer side stays at least
+// min_long_side pixels; 1 for other formats, unknown sizes and min_long_side <= 0.
+int jpeg_scale_denom(const ImageHeader& header, int min_long_side);
 
 // The image as it looks over white: alpha composited away (bgr itself when alpha is empty).
 // Detection, alignment and portraits use this view, so pixels hidden by alpha = 0 (whose colour

@@ -40,7 +40,10 @@ public:
     virtual ~FaceDetector() = default;
     // Faces sorted by descending prominence (see below), in the coordinates of `bgr` (CV_8UC3),
     // and how big the largest face too small to keep was.
-    virtual Detection detect(const cv::Mat& bgr) const = 0;
+    Detection detect(const cv::Mat& bgr) const { return detect(bgr, 1.0); }
+    // The same on a photo decoded `pixel_size` times smaller (a JPEG at its 1/2 DCT scale: 2):
+    // min_face and largest_dropped are in photo pixels, the faces in the coordinates of `bgr`.
+    virtual Detection detect(const cv::Mat& bgr, double pixel_size) const = 0;
     // Just the faces.
     std::vector<Face> run(const cv::Mat& bgr) const { return detect(bgr).faces; }
     virtual std::string name() const = 0;        // "yunet" or "blazeface"
@@ -65,7 +68,7 @@ float face_size(const Face& face);
 
 // Removes faces smaller than min_face (0 = none); returns the size of the largest one removed
 // (0 if none was).
-float drop_small_faces(std::vector<Face>& faces, int min_face);
+float drop_small_faces(std::vector<Face>& faces, double min_face);
 
 // The error for a photo without a usable face: "no face found", or, when there were only faces
 // under min_face, "no face of at least 40 px (largest: 23 px)".

@@ -44,6 +44,10 @@ struct DecodedImage {
     cv::Mat bgr;                 // CV_8UC3, EXIF orientation applied
     cv::Mat alpha;               // CV_8UC1 or empty
     int exif_orientation = 1;    // 1..8 as found in the file; 1 = none
+    // JPEGs may be decoded at 1/2, 1/4 or 1/8 of their size (decode.hpp): bgr is then the photo
+    // shrunk `scale_denom` times, and photo_size the photo's own (upright) size.
+    int scale_denom = 1;
+    cv::Size photo_size;
     std::string source_format;   // e.g. "8-bit BGR", "16-bit gray", "palette PNG"
     std::vector<std::string> warnings;
 };

@@ -18,7 +18,7 @@ namespace aiportrait {
 
 float face_size(const Face& face) { return std::min(face.box.width, face.box.height); }
 
-float drop_small_faces(std::vector<Face>& faces, int min_face) {
+float drop_small_faces(std::vector<Face>& faces, double min_face) {
     float largest = 0.f;
     if (min_face <= 0) return largest;
     std::vector<Face> kept;
@@ -87,7 +87,8 @@ public:
         sha256_ = sha256_file(path);
     }
 
-    Detection detect(const cv::Mat& bgr) const override {
+    using FaceDetector::detect;
+    Detection detect(const cv::Mat& bgr, double pixel_size) const override {
         // YuNet is reliable for faces up to ~250 px of its view: bigger ones come back with loose
         // landmarks, as several fragment boxes, or as phantom "faces" on skin. So detect on a
         // pyramid of views (longer side 320, 640, then max_side), trusting each finer view only
@@ -132,7 +133,9 @@ public:
             for (const Face& f : detect_at(views[i], scale, max_face))
                 if (confirmed(f, scale, views.back(), static_cast<double>(views.back().cols) / bgr.cols, verified))
                     found.push_back(f);
-            result.largest_dropped = std::max(result.largest_dropped, drop_small_faces(found, options_.min_face));
+            result.largest_dropped = std::max(
+                result.largest_dropped,
+                static_cast<float>(pixel_size * drop_small_faces(found, options_.min_face / pixel_size)));
             faces.insert(faces.end(), found.begin(), found.end());
         }
         result.faces = suppress_overlaps(std::move(faces), options_.nms_iou);

@@ -110,7 +110,8 @@ public:
         sha256_ = sha256_file(path_);
     }
 
-    Detection detect(const cv::Mat& bgr) const override {
+    using FaceDetector::detect;
+    Detection detect(const cv::Mat& bgr, double pixel_size) const override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
             throw std::invalid_argument("BlazeFace detector expects a non-empty CV_8UC3 image");
 
@@ -141,7 +142,8 @@ public:
             faces.push_back(to_face(c, bgr.size()));
         }
         Detection result;
-        result.largest_dropped = drop_small_faces(faces, options_.min_face);
+        result.largest_dropped =
+            static_cast<float>(pixel_size * drop_small_faces(faces, options_.min_face / pixel_size));
         sort_by_prominence(faces);
         result.faces = std::move(faces);
         return result;

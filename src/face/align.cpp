@@ -65,13 +65,65 @@ cv::Point2f apply_affine(const cv::Matx23d& m, const cv::Point2f& p) {
                        static_cast<float>(m(1, 0) * p.x + m(1, 1) * p.y + m(1, 2)));
 }
 
-AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate& tmpl) {
-    // Estimated mouth corners (BlazeFace) count half, so they cannot drag the fit.
+namespace {
+
+// Photo -> crop for `face`. Estimated mouth corners (BlazeFace) count half, so they cannot drag
+// the fit.
+cv::Matx23d crop_matrix(const Face& face, const CropTemplate& tmpl) {
     const double mouth_weight = face.mouth_corners_estimated ? 0.5 : 1.0;
     const std::array<double, kNumLandmarks> weights = {1.0, 1.0, 1.0, mouth_weight, mouth_weight};
+    return estimate_similarity(face.landmarks, tmpl.pixel_points(), weights);
+}
+
+double matrix_scale(const cv::Matx23d& m) {
+    return std::sqrt(std::abs(m(0, 0) * m(1, 1) - m(0, 1) * m(1, 0)));
+}
+
+// a after b, as 2x3 affine matrices.
+cv::Matx23d compose(const cv::Matx23d& a, const cv::Matx23d& b) {
+    return cv::Matx23d(a(0, 0) * b(0, 0) + a(0, 1) * b(1, 0), a(0, 0) * b(0, 1) + a(0, 1) * b(1, 1),
+                       a(0, 0) * b(0, 2) + a(0, 1) * b(1, 2) + a(0, 2),
+                       a(1, 0) * b(0, 0) + a(1, 1) * b(1, 0), a(1, 0) * b(0, 1) + a(1, 1) * b(1, 1),
+                       a(1, 0) * b(0, 2) + a(1, 1) * b(1, 2) + a(1, 2));
+}
+
+}  // namespace
+
+cv::Matx23d reduced_to_photo(int denom) {
+    const double d = denom, shift = (d - 1.0) / 2.0;
+    return cv::Matx23d(d, 0, shift, 0, d, shift);
+}
+
+Face map_face(const Face& face, const cv::Matx23d& m) {
+    Face out = face;
+    const cv::Point2f tl = apply_affine(m, face.box.tl());
+    out.box = cv::Rect2f(tl.x, tl.y, static_cast<float>(face.box.width * m(0, 0)),
+                         static_cast<float>(face.box.height * m(1, 1)));
+    for (std::size_t k = 0; k < kNumLandmarks; ++k) out.landmarks[k] = apply_affine(m, face.landmarks[k]);
+    return out;
+}
+
+int max_align_denom(const Face& face, const CropTemplate& tmpl) {
+    const double scale = matrix_scale(crop_matrix(face, tmpl));
+    for (int d : {8, 4, 2})
+        if (1.5 * scale * d <= 1.0) return d;
+    return 1;
+}
+
+AlignedFace align_face_reduced(const cv::Mat& reduced, int denom, const Face& face, const CropTemplate& tmpl) {
+    if (denom == 1) return align_face(reduced, face, tmpl);
+    const cv::Matx23d to_photo = reduced_to_photo(denom);
+    const cv::Matx23d to_reduced = invert_affine(to_photo);
+    AlignedFace out = align_face(reduced, map_face(face, to_reduced), tmpl);
+    out.matrix = compose(out.matrix, to_reduced);
+    out.inverse = invert_affine(out.matrix);
+    return out;
+}
+
+AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate& tmpl) {
     AlignedFace out;
     out.size = tmpl.size;
-    out.matrix = estimate_similarity(face.landmarks, tmpl.pixel_points(), weights);
+    out.matrix = crop_matrix(face, tmpl);
     out.inverse = invert_affine(out.matrix);
 
     // Region of the photo the crop sees, with a little slack for interpolation.
@@ -83,7 +135,7 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
     cv::Rect region = cv::boundingRect(corners);
     region.x -= 2; region.y -= 2; region.width += 4; region.height += 4;
     const cv::Rect inside = region & cv::Rect(0, 0, bgr.cols, bgr.rows);
-    const double scale = std::sqrt(std::abs(out.matrix(0, 0) * out.matrix(1, 1) - out.matrix(0, 1) * out.matrix(1, 0)));
+    const double scale = matrix_scale(out.matrix);
 
     if (scale < 0.5 && inside.area() > 0) {
         // Shrinking by more than 2x: area-resample the region first (warpAffine's bilinear

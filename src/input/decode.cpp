@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -204,6 +205,9 @@ DecodedImage normalise(codecs::Decoded raw, SourceFormat format, const std::vect
     out.source_format = fmt::format("{} {} {}", to_string(format), depth_name, raw.color.empty() ? model : raw.color);
     out.warnings = std::move(raw.warnings);
     out.exif_orientation = exif_orientation(bytes);
+    // Orientations 5..8 swap the sides.
+    out.photo_size = out.exif_orientation >= 5 && format != SourceFormat::tiff
+                         ? cv::Size(raw.stored_size.height, raw.stored_size.width) : raw.stored_size;
     // OpenCV's TIFF reader applies the file's own orientation tag itself (8- and 16-bit alike,
     // even with IMREAD_UNCHANGED); we only record it. The other formats come to us as stored.
     if (out.exif_orientation != 1 && format != SourceFormat::tiff) {
@@ -215,15 +219,29 @@ DecodedImage normalise(codecs::Decoded raw, SourceFormat format, const std::vect
 
 }  // namespace
 
-DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels) {
+DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, long long max_pixels, int scale_denom) {
+    if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8)
+        throw std::invalid_argument(fmt::format("decode_image: scale_denom {} is not 1, 2, 4 or 8", scale_denom));
     const ImageHeader header = refuse_early(bytes, max_pixels);
     codecs::Decoded raw;
-    if (header.format == SourceFormat::jpeg) raw = codecs::decode_jpeg(bytes.data(), bytes.size(), max_pixels);
+    if (header.format == SourceFormat::jpeg)
+        raw = codecs::decode_jpeg(bytes.data(), bytes.size(), max_pixels, scale_denom);
     else if (header.format == SourceFormat::png) raw = codecs::decode_png(bytes.data(), bytes.size(), max_pixels);
     else raw = decode_with_opencv(bytes, header.format);
+    if (raw.stored_size.empty()) raw.stored_size = raw.pixels.size();
     // Again on what was decoded: a header may understate the image.
-    refuse_over_limit(raw.pixels.cols, raw.pixels.rows, max_pixels);
-    return normalise(std::move(raw), header.format, bytes);
+    refuse_over_limit(raw.stored_size.width, raw.stored_size.height, max_pixels);
+    DecodedImage out = normalise(std::move(raw), header.format, bytes);
+    out.scale_denom = header.format == SourceFormat::jpeg ? scale_denom : 1;
+    return out;
+}
+
+int jpeg_scale_denom(const ImageHeader& header, int min_long_side) {
+    if (header.format != SourceFormat::jpeg || min_long_side <= 0) return 1;
+    const long long longest = std::max(header.width, header.height);
+    for (int d : {8, 4, 2})
+        if ((longest + d - 1) / d >= min_long_side) return d;
+    return 1;
 }
 
 cv::Mat composite_on_white(const cv::Mat& bgr, const cv::Mat& alpha) {

@@ -148,7 +148,7 @@ constexpr int kIgnoredChunkCount = 7;
 
 }  // namespace
 
-Decoded decode_jpeg(const std::uint8_t* data, std::size_t size, long long max_pixels) {
+Decoded decode_jpeg(const std::uint8_t* data, std::size_t size, long long max_pixels, int scale_denom) {
     Decoded out;
     MessageLog log;
     jpeg_decompress_struct cinfo{};  // zeroed: destroying it is safe even if creating it failed
@@ -185,6 +185,9 @@ Decoded decode_jpeg(const std::uint8_t* data, std::size_t size, long long max_pi
             break;
         default: cinfo.out_color_space = JCS_EXT_BGR; out.color = "color"; break;
     }
+    out.stored_size = cv::Size(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height));
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = static_cast<unsigned int>(scale_denom);
     jpeg_start_decompress(&cinfo);
     try {
         out.pixels.create(static_cast<int>(cinfo.output_height), static_cast<int>(cinfo.output_width), CV_8UC(channels));

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -77,9 +78,14 @@ void Pipeline::Impl::prepare(Work& work) const {
                 return;
             }
         }
-        work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels); });
-        record.width = work.image.bgr.cols;
-        record.height = work.image.bgr.rows;
+        // A JPEG is decoded at the smallest DCT scale that still gives the detector its finest
+        // view (--detect-max-side); the crops need more only for faces small in a large photo,
+        // and then the photo is decoded again below. --paste needs the whole photo.
+        const int denom = config.kind == OutputKind::paste
+                              ? 1 : jpeg_scale_denom(peek_header(bytes), config.detect_max_side);
+        work.image = timed(record.timings, "decode", [&] { return decode_image(bytes, config.max_pixels, denom); });
+        record.width = work.image.photo_size.width;
+        record.height = work.image.photo_size.height;
         record.exif_orientation = work.image.exif_orientation;
         record.source_format = work.image.source_format;
         record.warnings = work.image.warnings;
@@ -87,10 +93,13 @@ void Pipeline::Impl::prepare(Work& work) const {
         // never depend on the colour hidden under transparency.
         work.visible = composite_on_white(work.image.bgr, work.image.alpha);
 
-        const Detection found = timed(record.timings, "detect", [&] { return detector->detect(work.visible); });
+        const int decoded_denom = work.image.scale_denom;
+        const Detection found = timed(record.timings, "detect",
+                                      [&] { return detector->detect(work.visible, decoded_denom); });
+        const cv::Matx23d to_photo = reduced_to_photo(decoded_denom);
         for (const Face& f : found.faces) {
             FaceRecord r;
-            r.face = f;
+            r.face = decoded_denom == 1 ? f : map_face(f, to_photo);
             record.faces.push_back(r);
         }
         if (found.faces.empty()) {
@@ -103,11 +112,19 @@ void Pipeline::Impl::prepare(Work& work) const {
             record.faces[i].used = config.kind != OutputKind::portrait || i == 0;
             if (record.faces[i].used) work.used.push_back(i);
         }
+        const CropTemplate& crop = generator->info().crop;
+        int align_denom = decoded_denom;
+        for (std::size_t i : work.used) align_denom = std::min(align_denom, max_align_denom(record.faces[i].face, crop));
+        if (align_denom < decoded_denom) {
+            work.image = timed(record.timings, "decode",
+                               [&] { return decode_image(bytes, config.max_pixels, align_denom); });
+            work.visible = composite_on_white(work.image.bgr, work.image.alpha);
+        }
         timed(record.timings, "align", [&] {
             for (std::size_t i : work.used) {
                 GeneratedFace f;
                 f.landmarks = record.faces[i].face.landmarks;
-                f.aligned = align_face(work.visible, record.faces[i].face, generator->info().crop);
+                f.aligned = align_face_reduced(work.visible, align_denom, record.faces[i].face, crop);
                 record.faces[i].alignment = f.aligned.matrix;
                 record.faces[i].crop_size = f.aligned.size;
                 work.faces.push_back(std::move(f));
