@@ -51,12 +51,12 @@ def parse_args(argv=None):
     ap.add_argument("--perceptual", type=float, default=0.0,
                     help="L1 on face-api's early activations at 256 px (losses.PerceptualLoss), "
                          "x (1 - 0.7 s); 0 = off (tried at 2 on 2026-12-02: no gain in 14k images)")
-    ap.add_argument("--population", type=float, default=0.0,
+    ap.add_argument("--population", type=float, default=5.0,
                     help="weight of the common drift of the portraits' face-api features "
-                         "(losses.PopulationLoss; 0 = off, as 0.3.0)")
+                         "(losses.PopulationLoss; 0 = off, as 0.3.0; 5 = 0.4.0)")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
-    ap.add_argument("--identity", type=float, default=10.0, help="identity band weight (0 = off)")
+    ap.add_argument("--identity", type=float, default=25.0, help="identity band weight (0 = off; 0.3.0: 10)")
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
     ap.add_argument("--identity-tol", type=float, default=0.05)
