@@ -6,7 +6,7 @@
 # MODEL defaults to weights/generator/aiportrait-default.pt, OUT_DIR to examples/paste, the photos
 # to four of ../shared/eval/faces (serengil/deepface test set, MIT): a couple, two portraits and a
 # half-length shot. Each becomes OUT_DIR/NAME.jpg (JPEG 95, every face replaced at the model's
-# default strength); the sidecars are removed, as they record this machine's paths.
+# default strength); the sidecars and the run manifest are removed, as they record this machine's paths.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,4 +20,6 @@ for p in "${photos[@]}"; do [[ -f "$p" ]] || { echo "no such photo: $p (../share
 mkdir -p "$out"
 "$repo/build/aiportrait" "${photos[@]}" -o "$out/" --paste --format jpg --model "$model" -q
 for p in "${photos[@]}"; do n="$(basename "$p")"; rm -f "$out/${n%.*}.json"; done
+# The run manifest (README "Run manifest") records this machine's paths and host too.
+rm -f "$out"/aiportrait-run.*.json
 echo "wrote ${#photos[@]} examples to $out" >&2
