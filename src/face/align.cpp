@@ -149,11 +149,10 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
         const double sy = static_cast<double>(small.rows) / inside.height;
         // resize maps pixel centres: p = (p_small + 0.5) / s - 0.5 + region origin, so
         // crop = M * p becomes a matrix on p_small.
-        const cv::Matx23d m = out.matrix;
-        const double ox = 0.5 / sx - 0.5 + inside.x, oy = 0.5 / sy - 0.5 + inside.y;
-        const cv::Matx23d adjusted(m(0, 0) / sx, m(0, 1) / sy, m(0, 0) * ox + m(0, 1) * oy + m(0, 2),
-                                   m(1, 0) / sx, m(1, 1) / sy, m(1, 0) * ox + m(1, 1) * oy + m(1, 2));
-        cv::warpAffine(small, out.crop, adjusted, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
+        const cv::Matx23d small_to_photo(1.0 / sx, 0, 0.5 / sx - 0.5 + inside.x,
+                                         0, 1.0 / sy, 0.5 / sy - 0.5 + inside.y);
+        cv::warpAffine(small, out.crop, compose(out.matrix, small_to_photo), crop_size, cv::INTER_CUBIC,
+                       cv::BORDER_REFLECT_101);
     } else {
         cv::warpAffine(bgr, out.crop, out.matrix, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
     }
