@@ -163,7 +163,9 @@ def main(argv=None):
     population = PopulationLoss(args.face_api, template, 256).to(device) \
         if args.population > 0 else None
     if population is not None and ck is not None and "population_shift" in ck:
-        population.shift.copy_(ck["population_shift"])
+        if ck["population_shift"].shape == population.shift.shape:  # 0.4's was one vector
+            population.shift.copy_(ck["population_shift"])
+            population.mass.copy_(ck["population_mass"])
     log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
 
     def checkpoint(keep: bool):
@@ -173,6 +175,7 @@ def main(argv=None):
                  "args": vars(args), "template": template}
         if population is not None:
             state["population_shift"] = population.shift.clone()
+            state["population_mass"] = population.mass.clone()
         D.save_atomic(state, last)
         if keep:
             D.save_atomic({"G_ema": G_ema.state_dict(), **counters, "args": vars(args),
@@ -250,7 +253,7 @@ def main(argv=None):
         for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
                      ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop),
-                     ("drift", population.shift.norm() if population is not None else l_pop)):
+                     ("drift", population.drift_norm() if population is not None else l_pop)):
             sums[k] = sums.get(k, 0.0) + float(v)
         if counters["step"] % args.log_every == 0:
             avg = " ".join(f"{k} {v / args.log_every:.4f}" for k, v in sums.items())

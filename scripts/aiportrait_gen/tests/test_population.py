@@ -48,7 +48,7 @@ class Population(unittest.TestCase):
         self.assertGreater(float(loss), 0.0)
         loss.backward()
         step = (x - 0.05 * x.grad / x.grad.abs().max()).detach()
-        drift = pop.shift.clone()
+        drift = (pop.knot_weights(self.s[:1]) @ pop.shift)[0]
 
         def along_drift(images):
             with torch.no_grad():
@@ -56,6 +56,28 @@ class Population(unittest.TestCase):
             return float((disp @ drift).mean())
 
         self.assertLess(along_drift(step), along_drift(fake))
+
+    def test_opposite_drifts_at_two_strengths_do_not_cancel(self):
+        # 0.4.0's single drift per unit strength averaged these to nearly nothing.
+        pop = PopulationLoss(FACE_API, TIGHT_TEMPLATE, 256, decay=0.5)
+        cast = torch.tensor([0.25, -0.1, -0.2]).view(1, 3, 1, 1)
+        s = torch.tensor([0.5, 0.5, 1.0, 1.0])
+        fake = torch.cat([(self.real[:2] + cast), (self.real[2:] - cast)]).clamp(-1, 1)
+        for _ in range(4):
+            pop(fake, self.real, s)
+        with torch.no_grad():
+            disp = pop.net.features(pop.net_input(fake)) - pop.net.features(pop.net_input(self.real))
+        # Each knot holds the mean displacement of its own strength, not a blend of both.
+        self.assertGreater(float(disp[:2].mean(0).norm()), 0.5)
+        self.assertGreater(float(disp[2:].mean(0).norm()), 0.5)
+        self.assertTrue(torch.allclose(pop.shift[1], disp[:2].mean(0), atol=1e-4))
+        self.assertTrue(torch.allclose(pop.shift[3], disp[2:].mean(0), atol=1e-4))
+
+    def test_knot_weights_interpolate_linearly(self):
+        pop = PopulationLoss(FACE_API, TIGHT_TEMPLATE, 256)
+        w = pop.knot_weights(torch.tensor([0.25, 0.6, 1.0, 0.75]))
+        expected = torch.tensor([[1, 0, 0, 0], [0, 0.6, 0.4, 0], [0, 0, 0, 1], [0, 0, 1, 0]])
+        self.assertTrue(torch.allclose(w, expected.float(), atol=1e-5), w)
 
     def test_strengths_below_a_quarter_are_left_alone(self):
         pop = PopulationLoss(FACE_API, TIGHT_TEMPLATE, 256)
