@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .losses import (IdentityLoss, PerceptualLoss, PopulationLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
+from .losses import (IdentityLoss, PerceptualLoss, PopulationLoss, SharpnessLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
                      structure_discriminator, texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
@@ -54,6 +54,10 @@ def parse_args(argv=None):
     ap.add_argument("--population", type=float, default=5.0,
                     help="weight of the common drift of the portraits' face-api features "
                          "(losses.PopulationLoss; 0 = off, as 0.3.0; 5 = 0.4.0)")
+    ap.add_argument("--sharpness", type=float, default=0.0,
+                    help="weight of the one-sided detail floor (losses.SharpnessLoss: the yardstick's "
+                         "R_hf and R_coh may not fall below --sharpness-floor); 0 = off, as 0.4.0")
+    ap.add_argument("--sharpness-floor", type=float, default=0.9)
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
     ap.add_argument("--identity", type=float, default=25.0, help="identity band weight (0 = off; 0.3.0: 10)")
@@ -166,6 +170,7 @@ def main(argv=None):
         if ck["population_shift"].shape == population.shift.shape:  # 0.4's was one vector
             population.shift.copy_(ck["population_shift"])
             population.mass.copy_(ck["population_mass"])
+    sharpness = SharpnessLoss(256, args.sharpness_floor).to(device) if args.sharpness > 0 else None
     log(f"generator {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters")
 
     def checkpoint(keep: bool):
@@ -238,7 +243,9 @@ def main(argv=None):
             else torch.zeros((), device=device)
         l_pop = population(fake, real, s) if population is not None \
             else torch.zeros((), device=device)
-        lossG = (args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
+        l_sharp = sharpness(fake, real).mean() if sharpness is not None \
+            else torch.zeros((), device=device)
+        lossG = (args.sharpness * l_sharp + args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
                  + args.perceptual * l_perc + args.population * l_pop
                  + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id)
         lossG.backward()
@@ -252,7 +259,7 @@ def main(argv=None):
         counters["train_seconds"] += time.time() - t0
         for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
-                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop),
+                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop), ("sharp", l_sharp),
                      ("drift", population.drift_norm() if population is not None else l_pop)):
             sums[k] = sums.get(k, 0.0) + float(v)
         if counters["step"] % args.log_every == 0:
