@@ -54,9 +54,9 @@ def parse_args(argv=None):
     ap.add_argument("--population", type=float, default=5.0,
                     help="weight of the common drift of the portraits' face-api features "
                          "(losses.PopulationLoss; 0 = off, as 0.3.0; 5 = 0.4.0)")
-    ap.add_argument("--sharpness", type=float, default=0.0,
+    ap.add_argument("--sharpness", type=float, default=2.0,
                     help="weight of the one-sided detail floor (losses.SharpnessLoss: the yardstick's "
-                         "R_hf and R_coh may not fall below --sharpness-floor); 0 = off, as 0.4.0")
+                         "R_hf and R_coh may not fall below --sharpness-floor); 0 = off, as 0.4.0; 2 = 0.5.0")
     ap.add_argument("--sharpness-floor", type=float, default=0.9)
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
