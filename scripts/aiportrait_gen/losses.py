@@ -7,6 +7,8 @@ out as strength rises), and detail is left to two discriminators with feature ma
 (pix2pixHD): a conditional PatchGAN at 128 px for the face's structure and a small one at 256 px
 for the texture of the top octave. Identity is steered by the face-api band loss.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -73,6 +75,12 @@ def random_crop_pair(a: torch.Tensor, b: torch.Tensor, size: int, gen: torch.Gen
     return a[:, :, y:y + size, x:x + size], b[:, :, y:y + size, x:x + size]
 
 
+def gaussian_kernel(sigma: float, radius: int) -> torch.Tensor:
+    """Normalised 1-D Gaussian taps from -radius to radius."""
+    k = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+    return k / k.sum()
+
+
 def lowpass_l1(fake: torch.Tensor, real: torch.Tensor, cell: int) -> torch.Tensor:
     """Per-face L1 between cell x cell averages: colour and layout, no detail."""
     return (F.avg_pool2d(fake, cell) - F.avg_pool2d(real, cell)).abs().mean((1, 2, 3))
@@ -91,11 +99,9 @@ class IdentityLoss(nn.Module):
         # irises) that fools this net and no other; blurred, only the face's structure counts.
         self.blur = None
         if blur_sigma > 0:
-            r = int(3 * blur_sigma + 0.5)
-            k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * blur_sigma ** 2))
-            k = k / k.sum()
+            k = gaussian_kernel(blur_sigma, int(3 * blur_sigma + 0.5))
             self.register_buffer("kernel", (k[:, None] * k[None, :]).expand(3, 1, -1, -1).contiguous())
-            self.blur = r
+            self.blur = k.numel() // 2
         points = [[x * size, y * size] for x, y in template]
         self.box = face_crop_box(points, size, size)
         self.net = FaceRecognitionNet(face_api_dir).eval()
@@ -199,13 +205,12 @@ class PopulationLoss(IdentityLoss):
         """N x K linear-interpolation weights of each strength between its two knots."""
         k = self.knots
         s = s.clamp(float(k[0]), float(k[-1]))
-        gap = k[1:] - k[:-1]
+        j = (torch.searchsorted(k, s, right=True) - 1).clamp(0, k.numel() - 2)  # segment of each s
+        t = (s - k[j]) / (k[j + 1] - k[j])
         w = torch.zeros(s.shape[0], k.numel(), device=s.device)
-        for j in range(k.numel() - 1):
-            t = (s - k[j]) / gap[j]
-            inside = (t >= 0) & (t <= 1) & (w.sum(1) == 0)
-            w[inside, j] = 1 - t[inside]
-            w[inside, j + 1] = t[inside]
+        rows = torch.arange(s.shape[0], device=s.device)
+        w[rows, j] = 1 - t
+        w[rows, j + 1] = t
         return w
 
     def drift_norm(self) -> torch.Tensor:
@@ -228,12 +233,6 @@ class PopulationLoss(IdentityLoss):
         return 2.0 * ((w @ self.shift) * disp).sum() / use.numel()
 
 
-def _gaussian_kernel(sigma: float) -> torch.Tensor:
-    r = int(4 * sigma + 0.5)  # cv2's kernel size for float images: 8 sigma + 1
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
-    return k / k.sum()
-
-
 class SharpnessLoss(nn.Module):
     """One-sided: the portrait may not have less detail than its photo. The yardstick's two
     measures (aiportrait_gen.yardstick, same formulas in torch): high-frequency energy above a
@@ -247,13 +246,11 @@ class SharpnessLoss(nn.Module):
     def __init__(self, size: int = 256, floor: float = 0.9):
         super().__init__()
         self.floor = floor
-        yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float32),
-                                torch.arange(size, dtype=torch.float32), indexing="ij")
-        c = (size - 1) / 2
-        self.register_buffer("mask", ((((xx - c) / (0.35 * size)) ** 2
-                                       + ((yy - c) / (0.425 * size)) ** 2) <= 1).float())
+        from .yardstick import ellipse_mask
+        self.register_buffer("mask", torch.from_numpy(ellipse_mask(size, size)).float())
         for name, sigma in (("g1", 1.0), ("g15", 1.5), ("g3", 3.0)):
-            self.register_buffer(name, _gaussian_kernel(sigma))
+            # cv2's kernel size for float images, as the yardstick's GaussianBlur: 8 sigma + 1
+            self.register_buffer(name, gaussian_kernel(sigma, int(4 * sigma + 0.5)))
         sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
         self.register_buffer("sobel", torch.stack([sobel, sobel.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
@@ -279,6 +276,6 @@ class SharpnessLoss(nn.Module):
         with torch.no_grad():
             hf_r, coh_r = self.energies(real)
         hf_f, coh_f = self.energies(fake)
-        low = torch.log(torch.tensor(self.floor))
+        low = math.log(self.floor)
         return (F.relu(low - torch.log(hf_f / hf_r.clamp(min=1e-6) + 1e-6))
                 + F.relu(low - torch.log(coh_f / coh_r.clamp(min=1e-6) + 1e-6)))
