@@ -197,3 +197,45 @@ TEST(DetectHelpers, DropSmallFaces) {
     EXPECT_FLOAT_EQ(drop_small_faces(faces, 0), 0.f);
     EXPECT_EQ(faces.size(), 1u);
 }
+
+TEST(YuNet, FacesAcrossTheSeamsOfATiledViewAreFoundOnceEach) {
+    // A fine view larger than the detector's tile (1024 px, 320 px overlap) runs tile by tile.
+    // Six copies of a real face (~110 px) on a 2000 x 1500 canvas, each centred on or near a
+    // seam of the tiles (x origins 0, 488, 976; y origins 0, 476): each must come back once,
+    // where the face detected alone says.
+    AIPORTRAIT_REQUIRE_FILE(yunet_model());
+    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
+    const cv::Mat photo = cv::imread(sample_photo(1).string());
+    DetectorOptions options;
+    options.max_side = 2000;  // the canvas at full size: the finest view is the whole canvas
+    const auto detector = make_yunet_detector(yunet_model().string(), options);
+    const std::vector<Face> faces = detector->run(photo);
+    ASSERT_FALSE(faces.empty());
+    const double k = 110.0 / face_size(faces.front());
+    cv::Mat small;
+    cv::resize(photo, small, cv::Size(), k, k, cv::INTER_AREA);
+    const cv::Point2f centre = (faces.front().box.tl() + faces.front().box.br()) * static_cast<float>(k / 2);
+    const int half = 150;
+    const cv::Rect patch_rect = cv::Rect(cvRound(centre.x) - half, cvRound(centre.y) - half, 2 * half, 2 * half) &
+                                cv::Rect(0, 0, small.cols, small.rows);
+    const cv::Mat patch = small(patch_rect);
+    const std::vector<Face> alone = detector->run(patch);
+    ASSERT_EQ(alone.size(), 1u);
+    cv::Mat canvas(1500, 2000, CV_8UC3, cv::Scalar(120, 130, 140));
+    std::vector<cv::Rect2f> expected;
+    for (const int cy : {500, 1000})
+        for (const int cx : {500, 1000, 1500}) {
+            const cv::Point at(cx - patch.cols / 2, cy - patch.rows / 2);
+            patch.copyTo(canvas(cv::Rect(at, patch.size())));
+            expected.emplace_back(alone[0].box.x + at.x, alone[0].box.y + at.y, alone[0].box.width, alone[0].box.height);
+        }
+    const std::vector<Face> found = detector->run(canvas);
+    EXPECT_EQ(found.size(), expected.size());
+    for (const cv::Rect2f& e : expected) {
+        int matches = 0;
+        for (const Face& f : found) matches += iou(f.box, e) > 0.8f;
+        std::string boxes;
+        for (const Face& f : found) boxes += " " + std::to_string(int(f.box.x)) + "," + std::to_string(int(f.box.y)) + " " + std::to_string(int(f.box.width)) + "x" + std::to_string(int(f.box.height));
+        EXPECT_EQ(matches, 1) << "face at " << e.x << "," << e.y << " " << e.width << "x" << e.height << "; found" << boxes;
+    }
+}

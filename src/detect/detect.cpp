@@ -220,33 +220,84 @@ private:
         return false;
     }
 
+    // YuNet holds ~90 MB per megapixel of its input (cv::dnn keeps every layer's output), so a
+    // fine view is cut into tiles of at most kTileSide a side: the detector's memory is then one
+    // tile's whatever the photo or --detect-max-side (a 2048x2048 view would take ~370 MB), and
+    // all tiles of a view share one input size, so cv::dnn does not re-allocate per tile. Fine
+    // views only report faces up to kReliableFaceSide, so with tiles overlapping by kTileOverlap each
+    // such face lies whole in the tile that owns its centre (detect_at).
+    static constexpr int kTileSide = 1024;
+    static constexpr int kTileOverlap = 320;
+
+    // Origins of tiles of `tile` pixels covering `length` with at least kTileOverlap overlap.
+    static std::vector<int> tile_origins(int length, int tile) {
+        if (length <= tile) return {0};
+        const int n = 1 + (length - tile + (tile - kTileOverlap) - 1) / (tile - kTileOverlap);
+        std::vector<int> origins;
+        for (int k = 0; k < n; ++k)
+            origins.push_back(static_cast<int>(std::lround(static_cast<double>(k) * (length - tile) / (n - 1))));
+        return origins;
+    }
+
     // Faces in full-resolution coordinates from a view `scale` times the photo's size; with
-    // max_face > 0, faces larger than that (in view pixels) are dropped.
+    // max_face > 0, faces larger than that (in view pixels) are dropped, and a view larger than
+    // a tile is run tile by tile.
     std::vector<Face> detect_at(cv::Mat view, double scale, float max_face) const {
-        const cv::Rect2f real_area(0.f, 0.f, static_cast<float>(view.cols), static_cast<float>(view.rows));
-        if (view.cols < kYuNetMinSide || view.rows < kYuNetMinSide) {
-            cv::copyMakeBorder(view, view, 0, std::max(0, kYuNetMinSide - view.rows), 0,
-                               std::max(0, kYuNetMinSide - view.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
+        const cv::Rect whole(0, 0, view.cols, view.rows);
+        const bool tiled = max_face > 0 && max_face / 2 + 16 <= kTileOverlap / 2 &&
+                           (view.cols > kTileSide || view.rows > kTileSide);
+        if (!tiled) return detect_tile(view, whole, whole, scale, max_face);
+        const int tw = std::min(kTileSide, view.cols), th = std::min(kTileSide, view.rows);
+        const std::vector<int> xs = tile_origins(view.cols, tw), ys = tile_origins(view.rows, th);
+        // Each tile owns the faces centred between the middles of its overlaps with its
+        // neighbours: such a face, at most max_face a side, lies whole inside the tile.
+        const auto own = [](const std::vector<int>& o, std::size_t k, int tile, int length) {
+            const int lo = k == 0 ? 0 : (o[k] + o[k - 1] + tile) / 2;
+            const int hi = k + 1 == o.size() ? length : (o[k + 1] + o[k] + tile) / 2;
+            return std::make_pair(lo, hi);
+        };
+        std::vector<Face> faces;
+        for (std::size_t j = 0; j < ys.size(); ++j)
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                const auto [x0, x1] = own(xs, i, tw, view.cols);
+                const auto [y0, y1] = own(ys, j, th, view.rows);
+                std::vector<Face> found = detect_tile(view(cv::Rect(xs[i], ys[j], tw, th)), cv::Rect(xs[i], ys[j], tw, th),
+                                                      cv::Rect(x0, y0, x1 - x0, y1 - y0), scale, max_face);
+                faces.insert(faces.end(), found.begin(), found.end());
+            }
+        return faces;
+    }
+
+    // The faces centred in `owned` (view pixels) of one tile at `where` of the view.
+    std::vector<Face> detect_tile(cv::Mat tile, cv::Rect where, cv::Rect owned, double scale, float max_face) const {
+        const cv::Rect2f real_area(0.f, 0.f, static_cast<float>(tile.cols), static_cast<float>(tile.rows));
+        if (tile.cols < kYuNetMinSide || tile.rows < kYuNetMinSide) {
+            cv::copyMakeBorder(tile, tile, 0, std::max(0, kYuNetMinSide - tile.rows), 0,
+                               std::max(0, kYuNetMinSide - tile.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
         }
         cv::Mat rows;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            net_->setInputSize(view.size());
-            net_->detect(view, rows);
+            net_->setInputSize(tile.size());
+            net_->detect(tile, rows);
         }
+        const cv::Rect2f owned_in_tile(static_cast<float>(owned.x - where.x), static_cast<float>(owned.y - where.y),
+                                       static_cast<float>(owned.width), static_cast<float>(owned.height));
+        const float ox = static_cast<float>(where.x), oy = static_cast<float>(where.y);
         std::vector<Face> faces;
         const float inv = static_cast<float>(1.0 / scale);
         for (int i = 0; i < rows.rows; ++i) {
             const float* r = rows.ptr<float>(i);
             if (max_face > 0 && std::max(r[2], r[3]) > max_face) continue;
+            const cv::Point2f centre(r[0] + r[2] / 2, r[1] + r[3] / 2);
             // A "face" centred in the padding added for tiny views is not in the photo.
-            if (!real_area.contains(cv::Point2f(r[0] + r[2] / 2, r[1] + r[3] / 2))) continue;
+            if (!real_area.contains(centre) || !owned_in_tile.contains(centre)) continue;
             Face f;
-            f.box = cv::Rect2f(r[0] * inv, r[1] * inv, r[2] * inv, r[3] * inv);
+            f.box = cv::Rect2f((r[0] + ox) * inv, (r[1] + oy) * inv, r[2] * inv, r[3] * inv);
             // YuNet order: right eye, left eye, nose, right mouth corner, left mouth corner
             // (the subject's sides), which is our eye_left, eye_right, nose, mouth_left, mouth_right.
             for (std::size_t k = 0; k < kNumLandmarks; ++k)
-                f.landmarks[k] = cv::Point2f(r[4 + 2 * k] * inv, r[5 + 2 * k] * inv);
+                f.landmarks[k] = cv::Point2f((r[4 + 2 * k] + ox) * inv, (r[5 + 2 * k] + oy) * inv);
             f.score = r[14];
             faces.push_back(f);
         }
