@@ -52,6 +52,57 @@ def texture_discriminator() -> PatchDiscriminator:
     return PatchDiscriminator(3, 32, downs=2, convs=1)
 
 
+class ComponentCrops(nn.Module):
+    """Fixed eye and mouth windows of the aligned 256-px face (the template puts them at known
+    places), jittered together by a few pixels per batch. The right eye is mirrored so one
+    discriminator sees both eyes as left eyes (GFPGAN's component discriminators).
+
+    Why (2026-12-02): 0.5.0 passes every numeric check, but eyes and mouths are where it looks
+    wrong (bright or greenish irises, harsh eye contours, smeared mouths). The 128-px structure
+    discriminator sees an eye as ~16 px and the 256-px texture one only 22-px patches of it; a
+    discriminator that looks at whole eyes and mouths at full resolution judges exactly that."""
+
+    EYE = (64, 48)     # width, height: multiples of 8 (three stride-2 convs)
+    MOUTH = (128, 64)
+
+    def __init__(self, template, size: int = 256, jitter: int = 6):
+        super().__init__()
+        (lx, ly), (rx, ry), _, (mlx, mly), (mrx, mry) = [(x * size, y * size) for x, y in template]
+        self.size, self.jitter = size, jitter
+        self.eyes = [self._box(lx, ly, self.EYE), self._box(rx, ry, self.EYE)]
+        self.mouth = self._box((mlx + mrx) / 2, (mly + mry) / 2, self.MOUTH)
+
+    def _box(self, cx: float, cy: float, wh):
+        w, h = wh
+        x0 = min(max(int(round(cx - w / 2)), self.jitter), self.size - w - self.jitter)
+        y0 = min(max(int(round(cy - h / 2)), self.jitter), self.size - h - self.jitter)
+        return x0, y0, w, h
+
+    def offsets(self, gen: torch.Generator):
+        return [int(v) for v in torch.randint(-self.jitter, self.jitter + 1, (2,), generator=gen)]
+
+    @staticmethod
+    def _cut(x: torch.Tensor, box, off):
+        x0, y0, w, h = box
+        return x[:, :, y0 + off[1]:y0 + off[1] + h, x0 + off[0]:x0 + off[0] + w]
+
+    def forward(self, x: torch.Tensor, off):
+        """(eyes: 2N x 3 x 48 x 64, right ones mirrored; mouths: N x 3 x 64 x 128)."""
+        left = self._cut(x, self.eyes[0], off)
+        right = self._cut(x, self.eyes[1], (-off[0], off[1])).flip(3)
+        return torch.cat([left, right], 0), self._cut(x, self.mouth, off)
+
+
+def eye_discriminator() -> PatchDiscriminator:
+    """On 64 x 48 eye windows: ~46-px receptive field, a whole eye with lids and brow edge."""
+    return PatchDiscriminator(3, 32, downs=3, convs=1)
+
+
+def mouth_discriminator() -> PatchDiscriminator:
+    """On 128 x 64 mouth windows: lips, teeth and the corners."""
+    return PatchDiscriminator(3, 32, downs=3, convs=1)
+
+
 def d_loss(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     _, lr = d(real)
     _, lf = d(fake.detach())

@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .losses import (IdentityLoss, PerceptualLoss, PopulationLoss, SharpnessLoss, band_loss, d_loss, g_losses, lowpass_l1, random_crop_pair,
+from .losses import (ComponentCrops, IdentityLoss, PerceptualLoss, PopulationLoss, SharpnessLoss, band_loss, d_loss,
+                     eye_discriminator, g_losses, lowpass_l1, mouth_discriminator, random_crop_pair,
                      structure_discriminator, texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
@@ -60,6 +61,9 @@ def parse_args(argv=None):
     ap.add_argument("--sharpness-floor", type=float, default=0.9)
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
+    ap.add_argument("--component", type=float, default=1.0,
+                    help="weight of the eye and mouth discriminators' adversarial terms (losses.ComponentCrops; "
+                         "their feature matching gets --fm x this / --adv); 0 = off, as 0.5.0")
     ap.add_argument("--identity", type=float, default=25.0, help="identity band weight (0 = off; 0.3.0: 10)")
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
@@ -145,6 +149,8 @@ def main(argv=None):
         gen.set_state(ck["gen_state"])
         torch.set_rng_state(ck["torch_rng"])
         log(f"resumed from {last}: {counters}")
+        if args.component > 0 and "Deye" not in ck:
+            log("the checkpoint has no eye/mouth discriminators: they start fresh")
     elif args.init:
         log(f"initialised from {args.init}: {load_portrait_weights(G, args.init)}; "
             f"fresh discriminators; {init_counters(args.init)}")
@@ -160,6 +166,15 @@ def main(argv=None):
     if ck is not None:
         optG.load_state_dict(ck["optG"])
         optD.load_state_dict(ck["optD"])
+    components = ComponentCrops(template, 256).to(device) if args.component > 0 else None
+    De, Dm = eye_discriminator().to(device), mouth_discriminator().to(device)
+    # their own Adam, so that checkpoints from before them resume with optD's state intact
+    optC = torch.optim.Adam(list(De.parameters()) + list(Dm.parameters()), lr=args.lr_d,
+                            betas=(0.5, 0.999))
+    if ck is not None and "Deye" in ck:
+        De.load_state_dict(ck["Deye"])
+        Dm.load_state_dict(ck["Dmouth"])
+        optC.load_state_dict(ck["optC"])
     identity = IdentityLoss(args.face_api, template, 128,
                             args.identity_blur).to(device) if args.identity > 0 else None
     perceptual = PerceptualLoss(args.face_api, template, 256).to(device) \
@@ -178,6 +193,8 @@ def main(argv=None):
                  "Dt": Dt.state_dict(), "optG": optG.state_dict(), "optD": optD.state_dict(),
                  **counters, "gen_state": gen.get_state(), "torch_rng": torch.get_rng_state(),
                  "args": vars(args), "template": template}
+        if components is not None:
+            state.update(Deye=De.state_dict(), Dmouth=Dm.state_dict(), optC=optC.state_dict())
         if population is not None:
             state["population_shift"] = population.shift.clone()
             state["population_mass"] = population.mass.clone()
@@ -222,6 +239,16 @@ def main(argv=None):
         lossD_t = d_loss(Dt, crop_r, crop_f)
         (lossD_s + lossD_t).backward()
         optD.step()
+        if components is not None:
+            off = components.offsets(gen)
+            eyes_r, mouth_r = components(real, off)
+            eyes_f, mouth_f = components(fake, off)
+            optC.zero_grad(set_to_none=True)
+            lossD_c = d_loss(De, eyes_r, eyes_f) + d_loss(Dm, mouth_r, mouth_f)
+            lossD_c.backward()
+            optC.step()
+        else:
+            lossD_c = torch.zeros((), device=device)
 
         optG.zero_grad(set_to_none=True)
         w = 1.0 - 0.7 * s
@@ -232,6 +259,12 @@ def main(argv=None):
         l_edge = ((ef - er).abs().mean((1, 2, 3)) * w).mean()
         adv_s, fm_s = g_losses(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
         adv_t, fm_t = g_losses(Dt, crop_r, crop_f)
+        if components is not None:
+            adv_e, fm_e = g_losses(De, eyes_r, eyes_f)
+            adv_m, fm_m = g_losses(Dm, mouth_r, mouth_f)
+            adv_c, fm_c = adv_e + adv_m, fm_e + fm_m
+        else:
+            adv_c = fm_c = torch.zeros((), device=device)
         if identity is not None:
             dist, pull = identity(fake128, real128, args.identity_band if args.identity_pull > 0 else 0.0, s)
             l_id = band_loss(dist, s, args.identity_band, args.identity_tol)
@@ -247,7 +280,8 @@ def main(argv=None):
             else torch.zeros((), device=device)
         lossG = (args.sharpness * l_sharp + args.lowpass_l1 * l_low + args.full_l1 * l_full + args.edge_l1 * l_edge
                  + args.perceptual * l_perc + args.population * l_pop
-                 + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id)
+                 + args.adv * (adv_s + adv_t) + args.fm * (fm_s + fm_t) + args.identity * l_id
+                 + args.component * adv_c + args.fm * args.component / max(args.adv, 1e-6) * fm_c)
         lossG.backward()
         optG.step()
         with torch.no_grad():
@@ -259,7 +293,7 @@ def main(argv=None):
         counters["train_seconds"] += time.time() - t0
         for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
-                     ("D_t", lossD_t), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop), ("sharp", l_sharp),
+                     ("D_t", lossD_t), ("adv_c", adv_c), ("fm_c", fm_c), ("D_c", lossD_c), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop), ("sharp", l_sharp),
                      ("drift", population.drift_norm() if population is not None else l_pop)):
             sums[k] = sums.get(k, 0.0) + float(v)
         if counters["step"] % args.log_every == 0:

@@ -1,0 +1,78 @@
+"""losses.ComponentCrops: the eye and mouth windows sit on the template's landmarks, the right eye
+comes out mirrored (so a mirrored face gives the same eye windows, swapped), the jitter moves
+both windows together and never leaves the crop, and the discriminators take the windows.
+
+    /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
+"""
+import unittest
+
+import torch
+
+from aiportrait_gen.losses import ComponentCrops, eye_discriminator, mouth_discriminator
+from aiportrait_gen.template import TIGHT_TEMPLATE
+
+
+def marked_face(size: int = 256) -> torch.Tensor:
+    """1 x 3 x S x S zeros with a 3x3 dot of a different colour on each of the five landmarks."""
+    x = torch.zeros(1, 3, size, size)
+    for i, (px, py) in enumerate(TIGHT_TEMPLATE):
+        cx, cy = int(round(px * size)), int(round(py * size))
+        x[0, i % 3, cy - 1:cy + 2, cx - 1:cx + 2] = 1.0 + i
+    return x
+
+
+def dot_centre(window: torch.Tensor):
+    """(x, y) of the centre of mass of the non-zero pixels of a 3 x H x W window."""
+    m = (window.abs().sum(0) > 0).float()
+    ys, xs = torch.nonzero(m, as_tuple=True)
+    return float(xs.float().mean()), float(ys.float().mean())
+
+
+class Components(unittest.TestCase):
+    def setUp(self):
+        self.crops = ComponentCrops(TIGHT_TEMPLATE, 256)
+
+    def test_windows_are_centred_on_the_landmarks(self):
+        eyes, mouth = self.crops(marked_face(), (0, 0))
+        w, h = ComponentCrops.EYE
+        for eye in eyes:  # left, then mirrored right: one dot each, near the middle
+            ex, ey = dot_centre(eye)
+            self.assertLess(abs(ex - (w - 1) / 2), 2.0)
+            self.assertLess(abs(ey - (h - 1) / 2), 2.0)
+        mw, mh = ComponentCrops.MOUTH
+        mx, my = dot_centre(mouth[0])  # the two corners' dots average to the mouth centre
+        self.assertLess(abs(mx - (mw - 1) / 2), 2.0)
+        self.assertLess(abs(my - (mh - 1) / 2), 2.0)
+
+    def test_mirrored_face_swaps_the_eye_windows(self):
+        x = torch.rand(2, 3, 256, 256)
+        eyes, mouth = self.crops(x, (3, -2))
+        eyes_m, mouth_m = self.crops(x.flip(3), (3, -2))
+        # the template is symmetric: the left eye of the mirrored face is the mirrored right eye
+        torch.testing.assert_close(eyes_m[:2], eyes[2:])
+        torch.testing.assert_close(eyes_m[2:], eyes[:2])
+        self.assertEqual(tuple(mouth.shape), (2, 3, ComponentCrops.MOUTH[1], ComponentCrops.MOUTH[0]))
+
+    def test_jitter_moves_the_windows_and_stays_inside(self):
+        x = marked_face()
+        gen = torch.Generator().manual_seed(0)
+        seen = set()
+        for _ in range(50):
+            off = self.crops.offsets(gen)
+            self.assertTrue(all(abs(v) <= self.crops.jitter for v in off))
+            eyes, mouth = self.crops(x, off)
+            self.assertEqual(tuple(eyes.shape[2:]), (ComponentCrops.EYE[1], ComponentCrops.EYE[0]))
+            ex, _ = dot_centre(eyes[0])
+            seen.add(round(ex))
+        self.assertGreater(len(seen), 3)
+
+    def test_discriminators_take_the_windows(self):
+        eyes, mouth = self.crops(torch.rand(2, 3, 256, 256), (0, 0))
+        _, le = eye_discriminator()(eyes)
+        _, lm = mouth_discriminator()(mouth)
+        self.assertEqual(tuple(le.shape), (4, 1, 6, 8))
+        self.assertEqual(tuple(lm.shape), (2, 1, 8, 16))
+
+
+if __name__ == "__main__":
+    unittest.main()
