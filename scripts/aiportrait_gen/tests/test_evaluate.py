@@ -1,0 +1,36 @@
+"""check_targets judges what the rows hold: a quick run at the default strength only must not
+crash on the missing dial rows (it did, with a KeyError on 's=0')."""
+import unittest
+
+from aiportrait_gen.evaluate import check_targets
+
+
+def row(name, faceapi_median=0.5, faceres_median=0.29):
+    return {"name": name, "faces": 10, "sharp": 0.9, "sigma_hf": 0.5, "sigma_coh": 0.2, "kid_e3": 9.0,
+            "faceapi_median": faceapi_median, "faceapi_band": 0.85,
+            "faceres_median": faceres_median, "faceres_band": 0.8}
+
+
+class CheckTargets(unittest.TestCase):
+    def test_default_only_judges_the_default(self):
+        checks = dict(check_targets([row("s=0.9"), row("default 0.9")], "default 0.9"))
+        self.assertEqual(len(checks), 5)
+        self.assertTrue(all(checks.values()))
+        self.assertFalse(any("rise" in text for text in checks))
+
+    def test_full_dial_is_judged(self):
+        medians = {"0": 0.01, "0.25": 0.12, "0.5": 0.26, "0.75": 0.42, "1": 0.57}
+        rows = [row(f"s={s}", m, m / 2) for s, m in medians.items()] + [row("default 0.9")]
+        checks = dict(check_targets(rows, "default 0.9"))
+        self.assertEqual(len(checks), 7)
+        self.assertTrue(all(checks.values()))
+
+    def test_a_dial_that_falls_fails(self):
+        medians = {"0": 0.01, "0.25": 0.30, "0.5": 0.26, "0.75": 0.42, "1": 0.57}
+        rows = [row(f"s={s}", m, m / 2) for s, m in medians.items()] + [row("default 0.9")]
+        checks = check_targets(rows, "default 0.9")
+        self.assertFalse(all(ok for _, ok in checks))
+
+
+if __name__ == "__main__":
+    unittest.main()
