@@ -58,7 +58,7 @@ def parse_args(argv=None):
     ap.add_argument("--sharpness", type=float, default=2.0,
                     help="weight of the one-sided detail floor (losses.SharpnessLoss: the yardstick's "
                          "R_hf and R_coh may not fall below --sharpness-floor); 0 = off, as 0.4.0; 2 = 0.5.0")
-    ap.add_argument("--sharpness-floor", type=float, default=0.9)
+    ap.add_argument("--sharpness-floor", type=float, default=0.8, help="0.5.0: 0.9; 0.6.0: 0.8")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each adversarial term")
     ap.add_argument("--fm", type=float, default=3.0, help="feature-matching weight per D")
     ap.add_argument("--component", type=float, default=1.0,
