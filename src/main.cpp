@@ -49,10 +49,9 @@ void install_stop_handler(int signal) {
 // threshold set here is fixed and leaves the trim threshold at 128 KiB. 4 MiB bounded the growth
 // (1.04) but sent blocks of 8-16 MiB through mmap and page faults (a sweep: 8 MiB no better than
 // 4, 16 as good as 32; likely cv::dnn's layer buffers, reallocated whenever the detector's input
-// size changes): 10.9 s of system time in a 500-photo run. 32 MiB
-// (glibc's own maximum) keeps them in the heap: 4.7 s, the run 10 % faster (39.1 -> 35.2 s),
-// peak RSS 10 vs 500 photos 1.08-1.13, each photo once vs cycled to 500 0.99-1.03.
-// MALLOC_MMAP_THRESHOLD_ still overrides it.
+// size changes): 10.9 s of system time in a 500-photo run. 32 MiB (glibc's own maximum) keeps
+// them in the heap: 4.7 s, the run 10 % faster (39.1 -> 35.2 s), peak RSS 10 vs 500 photos
+// 1.08-1.13, each photo once vs cycled to 500 0.99-1.08. MALLOC_MMAP_THRESHOLD_ overrides it.
 void bound_heap_growth() {
     if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }

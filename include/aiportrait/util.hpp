@@ -2,6 +2,7 @@
 #pragma once
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +18,17 @@ inline std::string first_line(const std::string& text) { return text.substr(0, t
 inline cv::Size scaled_size(double width, double height, double factor) {
     return {std::max(1, static_cast<int>(std::lround(width * factor))),
             std::max(1, static_cast<int>(std::lround(height * factor)))};
+}
+
+// `image` area-downsampled so that its longer side is `side`; `image` itself when that side is
+// not larger. The explicit size keeps a 20000x10 strip from rounding to zero rows (which throws).
+inline cv::Mat shrink_to_side(const cv::Mat& image, int side) {
+    const int longer = std::max(image.cols, image.rows);
+    if (side >= longer) return image;
+    cv::Mat small;
+    cv::resize(image, small, scaled_size(image.cols, image.rows, static_cast<double>(side) / longer), 0, 0,
+               cv::INTER_AREA);
+    return small;
 }
 
 }  // namespace aiportrait

@@ -110,12 +110,12 @@ public:
         // their views the same way, so they agree on the main face.
         std::vector<cv::Mat> views(sides.size());
         cv::Mat source = bgr;
-        for (std::size_t i = sides.size() - 1; i-- > 0;) source = views[i] = view_of(source, sides[i]);
+        for (std::size_t i = sides.size() - 1; i-- > 0;) source = views[i] = shrink_to_side(source, sides[i]);
         Detection result;
         std::vector<Face> faces;
         std::vector<cv::Rect2f> verified;  // boxes verification confirmed, reused across views
         for (std::size_t i = 0; i < views.size(); ++i) {
-            if (views[i].empty()) views[i] = view_of(bgr, sides[i]);
+            if (views[i].empty()) views[i] = shrink_to_side(bgr, sides[i]);
             // The coarsest view trusts all sizes; finer ones only their reliable band.
             const double scale = static_cast<double>(views[i].cols) / bgr.cols;
             const float max_face = i == 0 ? 0.f : kReliableFaceSide;
@@ -149,17 +149,6 @@ public:
 
 private:
     static constexpr float kReliableFaceSide = 250.f;
-
-    // `source` with its longer side `side` (itself when it is not larger).
-    static cv::Mat view_of(const cv::Mat& source, int side) {
-        const int longest = std::max(source.cols, source.rows);
-        if (side >= longest) return source;
-        // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
-        cv::Mat view;
-        cv::resize(source, view, scaled_size(source.cols, source.rows, static_cast<double>(side) / longest), 0, 0,
-                   cv::INTER_AREA);
-        return view;
-    }
 
     // Verification. YuNet's phantoms (a gradient, an apple, a wall, skin, noise at score 0.7 to
     // 1.0) are claims that fill much of the view that made them; real faces come back when the

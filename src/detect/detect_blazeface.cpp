@@ -121,10 +121,7 @@ public:
         const int longer = std::max(bgr.cols, bgr.rows);
         if (options_.max_side > 0 && longer > options_.max_side) {
             down = double(options_.max_side) / longer;
-            // Explicit size: a 20000x10 strip would otherwise round to zero rows and throw.
-            const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * down))),
-                                std::max(1, static_cast<int>(std::lround(bgr.rows * down))));
-            cv::resize(bgr, work, size, 0, 0, cv::INTER_AREA);
+            work = shrink_to_side(bgr, options_.max_side);
         }
 
         std::vector<Candidate> all;

@@ -78,8 +78,7 @@ std::vector<std::uint8_t> thumbnail_bytes(const std::vector<std::uint8_t>& bytes
     cv::Mat image = cv::imdecode(bytes, flag | cv::IMREAD_IGNORE_ORIENTATION);
     if (image.empty()) throw std::runtime_error("cannot decode it for a thumbnail");
     image = apply_orientation(image, exif_orientation(bytes));
-    const double scale = std::min(1.0, static_cast<double>(side) / std::max(image.cols, image.rows));
-    if (scale < 1.0) cv::resize(image, image, scaled_size(image.cols, image.rows, scale), 0, 0, cv::INTER_AREA);
+    image = shrink_to_side(image, side);
     std::vector<std::uint8_t> out;
     for (const int quality : {82, 65, 50}) {
         cv::imencode(".jpg", image, out, {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_OPTIMIZE, 1});
