@@ -45,3 +45,32 @@ def save_atomic(obj, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def save_portable(path: str, states: dict, meta: dict, half=()) -> None:
+    """State dicts as one .npz of plain arrays ("GROUP/param"), plus JSON metadata: readable by
+    any torch (the GPU machine's 2.x writes what Debian's 1.13 reads) and by numpy alone.
+    Groups in `half` are stored as float16 (discriminators: a warm start, not a product)."""
+    arrays = {"__meta__": np.array(json.dumps(meta))}
+    for group, state in states.items():
+        for k, v in state.items():
+            a = v.detach().cpu().numpy()
+            arrays[f"{group}/{k}"] = a.astype(np.float16) if group in half and a.dtype == np.float32 else a
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def load_portable(path: str):
+    """(states {group: {param: float32 tensor}}, metadata) of save_portable's file."""
+    states, meta = {}, {}
+    with np.load(path) as z:
+        for key in z.files:
+            if key == "__meta__":
+                meta = json.loads(str(z[key]))
+                continue
+            group, name = key.split("/", 1)
+            a = z[key]
+            states.setdefault(group, {})[name] = torch.from_numpy(
+                a.astype(np.float32) if a.dtype == np.float16 else a.copy())
+    return states, meta

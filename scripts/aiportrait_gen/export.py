@@ -63,7 +63,12 @@ def main(argv=None):
     ap.add_argument("--bench", action="store_true", help="time batch-1 CPU forwards, 2 threads")
     args = ap.parse_args(argv)
 
-    ck = torch.load(args.checkpoint, map_location="cpu")
+    if args.checkpoint.endswith(".npz"):  # a portable file (train.py --portable-out): EMA weights only
+        from .data import load_portable
+        states, meta = load_portable(args.checkpoint)
+        ck = {"G_ema": states["G_ema"], **meta}
+    else:
+        ck = torch.load(args.checkpoint, map_location="cpu")
     export(ck, args.output, args)
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) from step "
           f"{ck.get('step')} ({ck.get('images')} images)")

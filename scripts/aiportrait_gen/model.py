@@ -194,8 +194,12 @@ class Portrait(nn.Module):
 
 def load_portrait_weights(model: Portrait, path: str) -> str:
     """Loads a checkpoint's "G" state or an exported TorchScript generator (the committed default)
-    into `model`. A 0.2 export has no Detail256: that head then stays at its zero start. Returns
-    a description for the log."""
+    into `model`, or the EMA generator of a portable .npz (data.save_portable). A 0.2 export has
+    no Detail256: that head then stays at its zero start. Returns a description for the log."""
+    if path.endswith(".npz"):
+        from .data import load_portable
+        model.load_state_dict(load_portable(path)[0]["G_ema"])
+        return "portable EMA generator"
     try:
         state = torch.jit.load(path, map_location="cpu").state_dict()
         kind = "exported generator"

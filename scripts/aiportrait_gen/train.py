@@ -78,7 +78,11 @@ def parse_args(argv=None):
     ap.add_argument("--face-api", default=os.path.join(REPO, "weights", "face-api"))
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
     ap.add_argument("--init", default=None,
-                    help="start from these weights: a checkpoint or an exported generator")
+                    help="start from these weights: a checkpoint, an exported generator, or a portable "
+                         ".npz (--portable-out: its EMA generator, discriminators and drift)")
+    ap.add_argument("--portable-out", default=None,
+                    help="also write each checkpoint's EMA generator, discriminators (float16) and drift "
+                         "here as a torch-version-free .npz (aiportrait_gen.data.save_portable, ~13 MB)")
     ap.add_argument("--steps", type=int, default=10 ** 9, help="stop after this many steps of this run")
     ap.add_argument("--hours", type=float, default=1e9, help="stop after this much wall time")
     ap.add_argument("--seed", type=int, default=1234)
@@ -90,7 +94,10 @@ def parse_args(argv=None):
 
 def init_counters(path: str) -> dict:
     """step / images / seconds of the run that made `path`, so the model card reports the whole
-    lineage: from a checkpoint, or from an export's aiportrait.json."""
+    lineage: from a checkpoint, a portable .npz, or an export's aiportrait.json."""
+    if path.endswith(".npz"):
+        meta = D.load_portable(path)[1]
+        return {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
     try:
         extra = {"aiportrait.json": ""}
         torch.jit.load(path, map_location="cpu", _extra_files=extra)
@@ -153,8 +160,26 @@ def main(argv=None):
             log("the checkpoint has no eye/mouth discriminators: they start fresh")
     elif args.init:
         log(f"initialised from {args.init}: {load_portrait_weights(G, args.init)}; "
-            f"fresh discriminators; {init_counters(args.init)}")
+            f"{init_counters(args.init)}")
         counters = init_counters(args.init)
+        if args.init.endswith(".npz"):  # its discriminators and drift too (Adam starts fresh)
+            portable, meta = D.load_portable(args.init)
+            was = meta.get("args", {}).get("edge_levels", EDGE_LEVELS)
+            if was != args.edge_levels:
+                log(f"note: {args.init} was trained with --edge-levels {was}, this run uses {args.edge_levels}")
+            ck = {"G": G.state_dict(), "G_ema": G.state_dict()}
+            for key in ("Ds", "Dt", "Deye", "Dmouth"):
+                if key in portable:
+                    ck[key] = portable[key]
+            if "population" in portable:
+                ck["population_shift"] = portable["population"]["shift"]
+                ck["population_mass"] = portable["population"]["mass"]
+            if "Ds" in ck:
+                Ds.load_state_dict(ck["Ds"])
+                Dt.load_state_dict(ck["Dt"])
+            log(f"discriminators from {args.init}: {[k for k in ck if k.startswith('D')] or 'none'}")
+        else:
+            log("fresh discriminators")
     elif args.resume:
         log("no checkpoint to resume from; starting fresh")
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
@@ -163,7 +188,7 @@ def main(argv=None):
     optG = torch.optim.Adam(G.parameters(), lr=args.lr_g, betas=(0.5, 0.999))
     optD = torch.optim.Adam(list(Ds.parameters()) + list(Dt.parameters()), lr=args.lr_d,
                             betas=(0.5, 0.999))
-    if ck is not None:
+    if ck is not None and "optG" in ck:
         optG.load_state_dict(ck["optG"])
         optD.load_state_dict(ck["optD"])
     components = ComponentCrops(template, 256).to(device) if args.component > 0 else None
@@ -174,7 +199,8 @@ def main(argv=None):
     if ck is not None and "Deye" in ck:
         De.load_state_dict(ck["Deye"])
         Dm.load_state_dict(ck["Dmouth"])
-        optC.load_state_dict(ck["optC"])
+        if "optC" in ck:
+            optC.load_state_dict(ck["optC"])
     identity = IdentityLoss(args.face_api, template, 128,
                             args.identity_blur).to(device) if args.identity > 0 else None
     perceptual = PerceptualLoss(args.face_api, template, 256).to(device) \
@@ -203,6 +229,15 @@ def main(argv=None):
             D.save_atomic({"G_ema": G_ema.state_dict(), **counters, "args": vars(args),
                            "template": template},
                           os.path.join(ckdir, f"step_{counters['step']:07d}.pt"))
+        if args.portable_out:
+            states = {"G_ema": G_ema.state_dict(), "Ds": Ds.state_dict(), "Dt": Dt.state_dict()}
+            if components is not None:
+                states.update(Deye=De.state_dict(), Dmouth=Dm.state_dict())
+            if population is not None:
+                states["population"] = {"shift": population.shift, "mass": population.mass}
+            D.save_portable(args.portable_out, states,
+                            {**counters, "args": vars(args), "template": template},
+                            half=("Ds", "Dt", "Deye", "Dmouth"))
         write_samples(G_ema, held, os.path.join(args.work, "samples", "last.png"), device)
         log(f"checkpoint at {counters}" + (" [kept]" if keep else ""))
 
@@ -295,9 +330,9 @@ def main(argv=None):
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
                      ("D_t", lossD_t), ("adv_c", adv_c), ("fm_c", fm_c), ("D_c", lossD_c), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop), ("sharp", l_sharp),
                      ("drift", population.drift_norm() if population is not None else l_pop)):
-            sums[k] = sums.get(k, 0.0) + float(v)
+            sums[k] = sums.get(k, 0.0) + v.detach()
         if counters["step"] % args.log_every == 0:
-            avg = " ".join(f"{k} {v / args.log_every:.4f}" for k, v in sums.items())
+            avg = " ".join(f"{k} {float(v) / args.log_every:.4f}" for k, v in sums.items())
             rate = (counters["step"] - first_step) * args.batch / (time.time() - t_start) * 3600
             log(f"step {counters['step']} images {counters['images']} "
                 f"epoch {counters['images'] / n:.2f} {avg} ({rate:.0f} img/h this run)")
