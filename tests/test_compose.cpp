@@ -4,6 +4,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <cmath>
+
 using namespace aiportrait;
 
 TEST(Compose, MaskIsOneInsideAndExactlyZeroAtTheBorder) {
@@ -33,7 +35,7 @@ TEST(Compose, PasteLeavesEverythingOutsideTheMaskBitIdentical) {
     face.aligned.inverse = invert_affine(face.aligned.matrix);
     face.generated = cv::Mat(256, 256, CV_8UC3, cv::Scalar(0, 255, 0));
 
-    const cv::Mat out = paste_faces(photo, {face}, tmpl, 0.3);
+    const cv::Mat out = paste_faces(photo, {face}, tmpl, 0.3, 0.0);
     // Mask warped into the photo, as the paste sees it.
     cv::Mat warped_mask;
     cv::warpAffine(face_mask(tmpl, 0.3), warped_mask, face.aligned.inverse, photo.size(), cv::INTER_LINEAR,
@@ -47,6 +49,82 @@ TEST(Compose, PasteLeavesEverythingOutsideTheMaskBitIdentical) {
         }
     EXPECT_EQ(changed_outside, 0);
     EXPECT_GT(changed_inside, 1000);
+}
+
+namespace {
+
+// A flat grey portrait pasted at `photo_px_per_crop_px` into a grey photo with white noise of
+// sigma 12 (the "texture" of a sharp photo); the face is centred on the photo.
+struct GrainScene {
+    CropTemplate tmpl = CropTemplate::ffhq(256, 0.0);
+    cv::Mat photo;
+    GeneratedFace face;
+    cv::Mat inside;  // CV_8U: pixels where the warped mask is ~1
+
+    explicit GrainScene(double photo_px_per_crop_px) {
+        photo = cv::Mat(900, 900, CV_8UC3);
+        cv::randn(photo, cv::Scalar::all(128), cv::Scalar::all(12));
+        const double k = photo_px_per_crop_px, offset = 450 - 128 * k;
+        face.aligned.size = 256;
+        face.aligned.inverse = cv::Matx23d(k, 0, offset, 0, k, offset);
+        face.aligned.matrix = invert_affine(face.aligned.inverse);
+        face.generated = cv::Mat(256, 256, CV_8UC3, cv::Scalar::all(128));
+        cv::Mat warped;
+        cv::warpAffine(face_mask(tmpl, 0.3), warped, face.aligned.inverse, photo.size(), cv::INTER_LINEAR,
+                       cv::BORDER_CONSTANT, 0);
+        inside = warped > 0.99f;
+    }
+
+    // Standard deviation of the pasted photo's luma over the inside of the face.
+    double inside_sigma(double grain) const {
+        cv::Mat gray;
+        cv::cvtColor(paste_faces(photo, {face}, tmpl, 0.3, grain), gray, cv::COLOR_BGR2GRAY);
+        cv::Scalar mean, sd;
+        cv::meanStdDev(gray, mean, sd, inside);
+        return sd[0];
+    }
+};
+
+}  // namespace
+
+TEST(Compose, GrainGivesAnUpscaledFaceThePhotosTexture) {
+    // Without grain the upscaled flat portrait is flat: the soft oval. With it, the face gets
+    // about the photo's own fine texture (sigma 12 of white noise; the grain is measured and
+    // made in the band finer than one crop pixel, so it comes out a little lower).
+    const GrainScene scene(2.5);
+    EXPECT_LT(scene.inside_sigma(0.0), 0.5);
+    const double matched = scene.inside_sigma(1.0);
+    EXPECT_GT(matched, 7.0);
+    EXPECT_LT(matched, 14.0);
+    EXPECT_NEAR(scene.inside_sigma(0.5), matched / 2, 1.0);
+}
+
+TEST(Compose, NoGrainWhereTheFaceIsNotUpscaled) {
+    // At or below crop resolution the portrait has the photo's detail already.
+    const GrainScene scene(0.8);
+    EXPECT_EQ(cv::norm(paste_faces(scene.photo, {scene.face}, scene.tmpl, 0.3, 1.0),
+                       paste_faces(scene.photo, {scene.face}, scene.tmpl, 0.3, 0.0), cv::NORM_INF),
+              0.0);
+}
+
+TEST(Compose, GrainIsDeterministicAndStaysInsideTheMask) {
+    const GrainScene scene(3.0);
+    const cv::Mat a = paste_faces(scene.photo, {scene.face}, scene.tmpl, 0.3, 1.0);
+    const cv::Mat b = paste_faces(scene.photo, {scene.face}, scene.tmpl, 0.3, 1.0);
+    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0.0);
+    cv::Mat warped;
+    cv::warpAffine(face_mask(scene.tmpl, 0.3), warped, scene.face.aligned.inverse, scene.photo.size(),
+                   cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
+    cv::Mat diff;
+    cv::absdiff(a, scene.photo, diff);
+    cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    EXPECT_EQ(cv::countNonZero((diff > 0) & (warped <= 0.f)), 0);
+}
+
+TEST(Compose, CropToPhotoScaleIsTheLinearPartsScale) {
+    EXPECT_DOUBLE_EQ(crop_to_photo_scale(cv::Matx23d(2, 0, 5, 0, 2, 7)), 2.0);
+    const double c = std::cos(0.3) * 1.5, s = std::sin(0.3) * 1.5;
+    EXPECT_NEAR(crop_to_photo_scale(cv::Matx23d(c, -s, 0, s, c, 0)), 1.5, 1e-12);
 }
 
 TEST(Compose, BlendWithInputInterpolates) {

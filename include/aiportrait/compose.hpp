@@ -22,9 +22,14 @@ struct GeneratedFace {
 cv::Mat face_mask(const CropTemplate& tmpl, double feather);
 
 // Returns a copy of `photo` (CV_8UC3) with every face replaced. Pixels where the warped mask is
-// 0 are copied unchanged.
+// 0 are copied unchanged. Where a face is upscaled from the crop (larger in the photo than the
+// crop), `grain` x the photo's fine detail that the portrait lacks is added inside the mask as
+// luma grain, deterministic per face (0 = none, 1 = match the photo).
 cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& faces, const CropTemplate& tmpl,
-                    double feather);
+                    double feather, double grain);
+
+// Photo pixels per crop pixel of an alignment's inverse (crop -> photo) transform.
+double crop_to_photo_scale(const cv::Matx23d& inverse);
 
 // Strength fallback for models without a strength input: (1 - s) * aligned + s * generated.
 cv::Mat blend_with_input(const cv::Mat& aligned, const cv::Mat& generated, double strength);

@@ -48,6 +48,7 @@ struct Config {
     std::optional<double> target_identity;  // search strength per face to reach this distance
     bool identity = true;                   // compute identity distance per face
     double feather = 0.3;                   // paste-back mask falloff, fraction of the face oval
+    double grain = 1.0;                     // paste-back grain matching: 0 = off, 1 = the photo's
     // The command line as given (argv), for the run manifest.
     std::vector<std::string> command_line;
 };

@@ -145,6 +145,10 @@ Command parse_command_line(int argc, char** argv) {
     app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval")
         ->check(interval(0, true, 1, false))
         ->capture_default_str();
+    app.add_option("--grain", c.grain,
+                   "Paste-back grain where a face is upscaled: 1 matches the photo's fine texture, 0 = none")
+        ->check(interval(0, false, 2, false))
+        ->capture_default_str();
     app.add_option("--batch", c.batch,
                    "Faces per generator forward, gathered across inputs (default: 4 on cpu, 16 on cuda)")
         ->check(CLI::Range(1, 256));

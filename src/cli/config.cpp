@@ -13,6 +13,7 @@ void validate(const Config& c) {
     // NaN passes every range comparison below (each is false), so finiteness is checked first.
     for (const auto& [name, value] : {std::pair{"--detect-threshold", c.detect_threshold},
                                       std::pair{"--feather", c.feather},
+                                      std::pair{"--grain", c.grain},
                                       std::pair{"--strength", c.strength.value_or(0.5)},
                                       std::pair{"--target-identity", c.target_identity.value_or(0.5)}})
         if (!std::isfinite(value)) fail(fmt::format("{}: must be a finite number", name));
@@ -31,6 +32,7 @@ void validate(const Config& c) {
     if (c.target_identity && c.strength) fail("--target-identity chooses the strength; do not also give --strength");
     if (c.target_identity && !c.identity) fail("--target-identity needs the identity net; drop --no-identity");
     if (c.feather <= 0 || c.feather > 1) fail("--feather: must be in (0, 1]");
+    if (c.grain < 0 || c.grain > 2) fail("--grain: must be in [0, 2]");
     if (c.max_pixels < 0) fail("--max-pixels: must be 0 (no limit) or more");
     if (c.json && c.output == "-") fail("--json and -o - both want standard output; write the image to a file");
     if (c.kind == OutputKind::all_faces && c.output == "-")

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 namespace aiportrait {
 
@@ -33,8 +35,56 @@ cv::Mat face_mask(const CropTemplate& tmpl, double feather) {
     return mask;
 }
 
+namespace {
+
+// Luma (0-255) of a BGR image, float.
+cv::Mat luma_of(const cv::Mat& bgr) {
+    cv::Mat f, y;
+    bgr.convertTo(f, CV_32F);
+    cv::transform(f, y, cv::Matx13f(0.114f, 0.587f, 0.299f));
+    return y;
+}
+
+// Robust standard deviation (1.4826 x median absolute value) of the detail finer than a
+// Gaussian of `sigma` px, over the pixels where `weight` >= 0.5. MAD rather than RMS so that a
+// few strong edges (eyelids, hairline) do not count as texture.
+double fine_detail_sigma(const cv::Mat& luma, const cv::Mat& weight, double sigma) {
+    cv::Mat low;
+    cv::GaussianBlur(luma, low, cv::Size(), sigma, sigma, cv::BORDER_REFLECT_101);
+    std::vector<float> values;
+    for (int y = 0; y < luma.rows; ++y) {
+        const float *l = luma.ptr<float>(y), *b = low.ptr<float>(y), *w = weight.ptr<float>(y);
+        for (int x = 0; x < luma.cols; ++x)
+            if (w[x] >= 0.5f) values.push_back(std::abs(l[x] - b[x]));
+    }
+    if (values.size() < 16) return 0.0;
+    auto mid = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+    std::nth_element(values.begin(), mid, values.end());
+    return 1.4826 * *mid;
+}
+
+// Zero-mean luma grain of standard deviation `amount`, slightly correlated (sigma 0.5 px) like a
+// demosaiced, compressed photo's; seeded from the region so the same photo gives the same bytes.
+cv::Mat grain_field(cv::Size size, double amount, const cv::Rect& roi) {
+    cv::RNG rng(0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(roi.x) << 40) ^
+                (static_cast<std::uint64_t>(roi.y) << 20) ^ static_cast<std::uint64_t>(roi.width));
+    cv::Mat noise(size, CV_32F);
+    rng.fill(noise, cv::RNG::NORMAL, 0.0, 1.0);
+    cv::GaussianBlur(noise, noise, cv::Size(), 0.5, 0.5, cv::BORDER_REFLECT_101);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(noise, mean, sd);
+    noise.convertTo(noise, CV_32F, sd[0] > 0 ? amount / sd[0] : 0.0, sd[0] > 0 ? -mean[0] * amount / sd[0] : 0.0);
+    return noise;
+}
+
+}  // namespace
+
+double crop_to_photo_scale(const cv::Matx23d& inverse) {
+    return std::sqrt(std::abs(inverse(0, 0) * inverse(1, 1) - inverse(0, 1) * inverse(1, 0)));
+}
+
 cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& faces, const CropTemplate& tmpl,
-                    double feather) {
+                    double feather, double grain) {
     cv::Mat out = photo.clone();
     const cv::Mat mask = face_mask(tmpl, feather);
     const cv::Rect frame(0, 0, photo.cols, photo.rows);
@@ -58,15 +108,33 @@ cv::Mat paste_faces(const cv::Mat& photo, const std::vector<GeneratedFace>& face
         cv::warpAffine(face.generated, warped_face, to_roi, roi.size(), cv::INTER_CUBIC, cv::BORDER_REPLICATE);
         cv::warpAffine(mask, warped_mask, to_roi, roi.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
 
+        // Grain matching. Where the face is larger in the photo than in the crop, the portrait
+        // is upscaled and lacks the detail finer than one crop pixel that the skin, hair and
+        // noise around it have: a soft oval in a sharp photo. So the photo's own amount of that
+        // detail inside the face is measured, and what the portrait lacks of it is added as
+        // fine luma grain. Synthetic grain, not the photo's residual: that would put the
+        // original's fine lines back where the portrait re-drew them (doubled contours).
+        cv::Mat grain_map;
+        const double k = crop_to_photo_scale(face.aligned.inverse);
+        if (grain > 0 && k > 1.2) {
+            const double band = 0.5 * k;  // the detail finer than one crop pixel, in photo px
+            const double photo_sigma = fine_detail_sigma(luma_of(photo(roi)), warped_mask, band);
+            const double face_sigma = fine_detail_sigma(luma_of(warped_face), warped_mask, band);
+            const double missing = std::sqrt(std::max(0.0, photo_sigma * photo_sigma - face_sigma * face_sigma));
+            if (missing > 0.25) grain_map = grain_field(roi.size(), grain * missing, roi);
+        }
+
         cv::Mat region = out(roi);
         for (int y = 0; y < roi.height; ++y) {
             const float* a = warped_mask.ptr<float>(y);
+            const float* n = grain_map.empty() ? nullptr : grain_map.ptr<float>(y);
             const cv::Vec3b* g = warped_face.ptr<cv::Vec3b>(y);
             cv::Vec3b* p = region.ptr<cv::Vec3b>(y);
             for (int x = 0; x < roi.width; ++x) {
                 if (a[x] <= 0.f) continue;  // outside the face: leave the photo's bytes alone
+                const float noise = n ? n[x] : 0.f;
                 for (int c = 0; c < 3; ++c) {
-                    const float v = p[x][c] + a[x] * (static_cast<float>(g[x][c]) - p[x][c]);
+                    const float v = p[x][c] + a[x] * (static_cast<float>(g[x][c]) + noise - p[x][c]);
                     p[x][c] = cv::saturate_cast<uchar>(v);
                 }
             }

@@ -134,6 +134,7 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDet
         {"target_identity", config.target_identity ? json(*config.target_identity) : json(nullptr)},
         {"identity", config.identity},
         {"feather", config.feather},
+        {"grain", config.grain},
         {"device", to_string(config.device)},
         {"batch", generator_batch(config)},
         {"threads", threads},

@@ -312,7 +312,7 @@ void Pipeline::Impl::write_outputs(Work& work) const {
             const bool with_alpha = !work.image.alpha.empty() && keeps_alpha(job.output);
             const cv::Mat pasted = timed(record.timings, "compose", [&] {
                 return paste_faces(with_alpha ? work.image.bgr : work.visible, work.faces, generator->info().crop,
-                                   config.feather);
+                                   config.feather, config.grain);
             });
             record.output_sha256 = emit(job.output, pasted, with_alpha ? work.image.alpha : cv::Mat());
             record.output_width = pasted.cols;
