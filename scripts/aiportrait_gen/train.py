@@ -68,6 +68,9 @@ def parse_args(argv=None):
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
     ap.add_argument("--identity-tol", type=float, default=0.05)
+    ap.add_argument("--identity-open-from", type=float, default=2.0,
+                    help="from this strength up the identity band is open above (losses.band_loss): "
+                         "a face further than BAND * s is not pulled back; 2 = never, as 0.6.0")
     ap.add_argument("--identity-pull", type=float, default=0.0,
                     help="weight of the distance to a goal on the way to another face of the batch, "
                          "BAND * s from the real one (losses.IdentityLoss; 0 = off, as 0.3.0; tried at 2: no gain in 10k images)")
@@ -302,7 +305,7 @@ def main(argv=None):
             adv_c = fm_c = torch.zeros((), device=device)
         if identity is not None:
             dist, pull = identity(fake128, real128, args.identity_band if args.identity_pull > 0 else 0.0, s)
-            l_id = band_loss(dist, s, args.identity_band, args.identity_tol)
+            l_id = band_loss(dist, s, args.identity_band, args.identity_tol, args.identity_open_from)
             if pull is not None:
                 l_id = l_id + args.identity_pull / args.identity * (pull * (s >= 0.25)).mean()
         else:
