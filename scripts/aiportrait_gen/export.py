@@ -36,12 +36,16 @@ def metadata(args, ck) -> str:
         "training": {"step": int(ck.get("step", 0)), "images": int(ck.get("images", 0)),
                      "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
                      "edge_levels": int(ck.get("args", {}).get("edge_levels", 3)),
+                     "abstraction_cap": float(ck.get("args", {}).get("abstraction_cap", 1.0)),
+                     "colour_cell": int(ck.get("args", {}).get("colour_cell", 0)),
                      "ramp": args.ramp, "weights": "raw" if args.raw else "ema"},
     }, indent=2)
 
 
 def export(ck: dict, output: str, args) -> None:
-    m = Portrait(int(ck.get("args", {}).get("edge_levels", 3)), args.ramp)
+    a = ck.get("args", {})
+    m = Portrait(int(a.get("edge_levels", 3)), args.ramp, float(a.get("abstraction_cap", 1.0)),
+                 int(a.get("colour_cell", 0)))
     m.load_state_dict(ck["G"] if args.raw or "G_ema" not in ck else ck["G_ema"])
     scripted = torch.jit.script(m.eval())
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

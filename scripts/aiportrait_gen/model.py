@@ -23,10 +23,15 @@ class Abstraction(nn.Module):
     3 colour channels (a pyramid blur, detail removed as s rises), 1 edge channel, 1 strength map.
     """
 
-    def __init__(self, levels: int = PYRAMID_LEVELS, edge_levels: int = EDGE_LEVELS):
+    def __init__(self, levels: int = PYRAMID_LEVELS, edge_levels: int = EDGE_LEVELS,
+                 cap: float = 1.0):
         super().__init__()
         self.levels = levels
         self.edge_levels = edge_levels
+        # Strengths above `cap` abstract no further; only the strength plane still rises, so the
+        # last stretch of the dial is made by the identity loss, not by destroying more of the face
+        # (at 1 an 8x8 colour map leaves this generator too little: it scribbles).
+        self.cap = cap
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
@@ -47,13 +52,14 @@ class Abstraction(nn.Module):
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         s4 = s.view(-1, 1, 1, 1).clamp(0.0, 1.0)
-        t = s4 * float(self.levels)
+        sa = s4.clamp(max=self.cap)
+        t = sa * float(self.levels)
         colour = torch.zeros_like(x)
         for k in range(self.levels + 1):
             w = (1.0 - (t - float(k)).abs()).clamp(min=0.0)  # piecewise-linear over the levels
             colour = colour + w * self.level(x, k)
         gray = (x * self.luma).sum(dim=1, keepdim=True)
-        te = s4 * float(self.edge_levels)  # edges lose fine detail as s rises
+        te = sa * float(self.edge_levels)  # edges lose fine detail as s rises
         g = torch.zeros_like(gray)
         for k in range(self.edge_levels + 1):
             w = (1.0 - (te - float(k)).abs()).clamp(min=0.0)
@@ -128,9 +134,9 @@ class UNet(nn.Module):
 class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
-    def __init__(self, edge_levels: int = EDGE_LEVELS):
+    def __init__(self, edge_levels: int = EDGE_LEVELS, abstraction_cap: float = 1.0):
         super().__init__()
-        self.abstraction = Abstraction(edge_levels=edge_levels)
+        self.abstraction = Abstraction(edge_levels=edge_levels, cap=abstraction_cap)
         self.unet = UNet()
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -163,6 +169,27 @@ class Detail256(nn.Module):
         return up + F.pixel_shuffle(self.out(h), 2)
 
 
+def _cells(x: torch.Tensor, cell: int) -> torch.Tensor:
+    """x averaged over cell x cell squares, bilinearly back to full size."""
+    return F.interpolate(F.avg_pool2d(x, cell), size=[x.shape[2], x.shape[3]], mode="bilinear",
+                         align_corners=False)
+
+
+def lock_chroma(out: torch.Tensor, x: torch.Tensor, cell: int) -> torch.Tensor:
+    """`out` with its chroma (YCbCr Cb, Cr) averaged over `cell`-px cells replaced by that of the
+    photo `x`; luma and the finer chroma stay the generator's. Why: the portraits drifted in tint
+    (grayscale photos came out cyan, some skins mustard) although the generator is given the
+    photo's colours at that scale; the lock makes that a guarantee instead of a loss term's hope.
+    At cells no finer than the colour map of the abstraction it gives back no detail the
+    generator was not given."""
+    cb = torch.tensor([-0.168736, -0.331264, 0.5], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    cr = torch.tensor([0.5, -0.418688, -0.081312], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    d = _cells(x - out, cell)
+    dcb, dcr = (d * cb).sum(1, keepdim=True), (d * cr).sum(1, keepdim=True)
+    # YCbCr -> RGB for a pure chroma change (luma unchanged)
+    return out + torch.cat([1.402 * dcr, -0.344136 * dcb - 0.714136 * dcr, 1.772 * dcb], 1)
+
+
 class Portrait(nn.Module):
     """README "Generator contract": forward(x, strength), x N x 3 x 256 x 256 RGB in [-1, 1] (the
     aligned face), strength an N-vector in [0, 1].
@@ -172,16 +199,21 @@ class Portrait(nn.Module):
     3. below strength `ramp` the output is blended towards x linearly, so strength 0 returns the
        aligned face exactly (forward only: training optimises `generate`)."""
 
-    def __init__(self, edge_levels: int = EDGE_LEVELS, ramp: float = 0.25):
+    def __init__(self, edge_levels: int = EDGE_LEVELS, ramp: float = 0.25,
+                 abstraction_cap: float = 1.0, colour_cell: int = 0):
         super().__init__()
-        self.g = Generator(edge_levels)
+        self.g = Generator(edge_levels, abstraction_cap)
         self.detail = Detail256()
         self.ramp = ramp
+        self.colour_cell = colour_cell
 
     def generate(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         small = F.avg_pool2d(x, 2)
         top = x - F.interpolate(small, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.detail(self.g(small, s), top, s)
+        out = self.detail(self.g(small, s), top, s)
+        if self.colour_cell > 0:
+            out = lock_chroma(out, x, self.colour_cell)
+        return out
 
     def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
         s = strength.to(x.dtype).clamp(0.0, 1.0)

@@ -78,6 +78,12 @@ def parse_args(argv=None):
                     help="Gaussian sigma (px at 128) of the low-pass both faces get before the "
                          "identity net sees them (0 = none; see losses.IdentityLoss)")
     ap.add_argument("--edge-levels", type=int, default=EDGE_LEVELS)
+    ap.add_argument("--abstraction-cap", type=float, default=1.0,
+                    help="strengths above this abstract the face no further (model.Abstraction); "
+                         "1 = off, as 0.6.0")
+    ap.add_argument("--colour-cell", type=int, default=0,
+                    help="lock the portrait's chroma averaged over cells of this many px at 256 "
+                         "to the photo's (model.lock_chroma); 0 = off, as 0.6.0")
     ap.add_argument("--face-api", default=os.path.join(REPO, "weights", "face-api"))
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
     ap.add_argument("--init", default=None,
@@ -144,7 +150,8 @@ def main(argv=None):
     log(f"data: {len(train)} training faces, {len(held)} held out; device {device}, "
         f"threads {args.threads}, batch {args.batch}; args {vars(args)}")
 
-    G = Portrait(args.edge_levels).to(device)
+    G = Portrait(args.edge_levels, abstraction_cap=args.abstraction_cap,
+                 colour_cell=args.colour_cell).to(device)
     Ds, Dt = structure_discriminator().to(device), texture_discriminator().to(device)
     counters = {"step": 0, "images": 0, "train_seconds": 0.0}
     gen = torch.Generator().manual_seed(args.seed)
