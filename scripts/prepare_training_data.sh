@@ -29,6 +29,8 @@ py=/usr/bin/python3
 
 [[ -f "$tar_path" ]] || { echo "no such archive: $tar_path" >&2; exit 2; }
 [[ -x "$cli" ]] || { echo "build the CLI first: $cli" >&2; exit 2; }
+"$py" -c "import torch, cv2, numpy" 2>/dev/null ||
+    { echo "$py lacks torch, cv2 or numpy: apt-get install python3-torch python3-opencv python3-numpy" >&2; exit 2; }
 mkdir -p "$work/utk" "$work/aligned"
 
 echo "[1/3] extracting $tar_path -> $work/utk"

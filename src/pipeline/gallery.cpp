@@ -40,6 +40,16 @@ struct Card {
     std::vector<std::string> faces;  // "face 1: distance 0.46, strength 0.85"
 };
 
+// The member `key` of a sidecar object, or null when it is missing. A const json's operator[]
+// must not be used for this: on a missing key it dereferences the end of the map (undefined
+// behaviour; in release builds a face without "output" sometimes read as a string).
+const json& field(const json& object, const char* key) {
+    static const json missing;
+    if (!object.is_object()) return missing;
+    const auto it = object.find(key);
+    return it == object.end() ? missing : *it;
+}
+
 std::string html(const std::string& text) {
     std::string out;
     for (const char c : text) {
@@ -113,35 +123,39 @@ public:
 
     void add(const fs::path& sidecar, const json& r) {
         Card c;
-        c.input = recorded_path(r["input"]);
+        const json& input = field(r, "input");
+        const json& output = field(r, "output");
+        const json& error = field(r, "error");
+        const json& model = field(r, "model");
+        c.input = recorded_path(input);
         c.name = (sidecar.lexically_relative(dir_).parent_path() / fs::path(c.input).filename()).string();
         c.status = r.value("status", "error");
-        c.error = r["error"].is_string() ? r["error"].get<std::string>() : "";
-        const json& output = r["output"];
+        c.error = error.is_string() ? error.get<std::string>() : "";
         c.kind = output.is_object() ? output.value("kind", "portrait") : "portrait";
-        const std::string input_sha = r["input"].is_object() ? r["input"].value("sha256", "") : "";
-        c.photo = picture(c.input, input_sha, 320);
+        c.photo = picture(c.input, input.is_object() ? input.value("sha256", "") : "", 320);
         // Outputs sit beside their sidecar: found there whatever folder the run was started in.
         const fs::path here = sidecar.parent_path();
-        if (output.is_object() && output["path"].is_string()) {
-            const fs::path name = fs::path(recorded_path(output)).filename();
-            c.outputs.push_back(picture(here / name, output.value("sha256", ""), c.kind == "paste" ? 480 : 220));
-        }
+        if (const std::string path = recorded_path(output); !path.empty())
+            c.outputs.push_back(picture(here / fs::path(path).filename(), output.value("sha256", ""),
+                                        c.kind == "paste" ? 480 : 220));
+        static const json no_faces = json::array();
+        const json& faces = field(r, "faces").is_array() ? field(r, "faces") : no_faces;
         int n = 0;
-        for (const json& f : r["faces"]) {
+        for (const json& f : faces) {
             ++n;
-            if (!f.value("used", false)) continue;
+            if (!f.is_object() || !f.value("used", false)) continue;
             std::string line = fmt::format("face {}", n);
-            if (f["identity_distance"].is_number()) line += fmt::format(": distance {:.3f}", f["identity_distance"].get<double>());
-            if (f["strength"].is_number()) line += fmt::format(", strength {:.2f}", f["strength"].get<double>());
+            const json& distance = field(f, "identity_distance");
+            const json& strength = field(f, "strength");
+            if (distance.is_number()) line += fmt::format(": distance {:.3f}", distance.get<double>());
+            if (strength.is_number()) line += fmt::format(", strength {:.2f}", strength.get<double>());
             c.faces.push_back(line);
-            if (f["output"].is_string())
-                c.outputs.push_back(picture(here / fs::path(recorded_path(f, "output")).filename(),
-                                            f.value("output_sha256", ""), 220));
+            if (const std::string path = recorded_path(f, "output"); !path.empty())
+                c.outputs.push_back(picture(here / fs::path(path).filename(), f.value("output_sha256", ""), 220));
         }
         ++counts_[c.status];
-        if (model_.empty() && r["model"].is_object())
-            model_ = fmt::format("{} {}", r["model"].value("name", "?"), r["model"].value("version", "?"));
+        if (model_.empty() && model.is_object())
+            model_ = fmt::format("{} {}", model.value("name", "?"), model.value("version", "?"));
         cards_.push_back(std::move(c));
     }
 
