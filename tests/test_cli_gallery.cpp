@@ -12,13 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-
-int count(const std::string& text, const std::string& what) {
-    int n = 0;
-    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-}
-
 std::string chromium() {
     for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
         if (fs::exists(p)) return p;
@@ -35,10 +28,10 @@ TEST(Gallery, FolderRunWritesAPageOfSmallLocalThumbnails) {
     ASSERT_EQ(r.exit_code, 1) << r.err;  // flat.png and notes.jpg fail; the page shows them too
     ASSERT_TRUE(fs::is_regular_file(out / "index.html")) << r.err;
     const std::string page = read_text(out / "index.html");
-    EXPECT_EQ(count(page, "<figure class=\"card"), 8);
+    EXPECT_EQ(count_of(page, "<figure class=\"card"), 8);
     EXPECT_NE(page.find("8 inputs: 6 ok, 1 no face, 1 failed"), std::string::npos);
     EXPECT_NE(page.find("not an image (unrecognised file signature)"), std::string::npos);
-    EXPECT_EQ(count(page, "loading=\"lazy\""), 6 + 6 + 1);  // six photos and portraits, the flat picture
+    EXPECT_EQ(count_of(page, "loading=\"lazy\""), 6 + 6 + 1);  // six photos and portraits, the flat picture
     EXPECT_EQ(page.find("file://"), std::string::npos);
     EXPECT_EQ(page.find("src=\"/"), std::string::npos) << "absolute paths do not survive a copied folder";
     int thumbs = 0;
@@ -73,7 +66,7 @@ TEST(Gallery, ShardsIntoOneFolderEndWithEveryInputOnThePage) {
     const fs::path in = make_mixed_inputs(dir.path()), out = dir / "out";
     for (const char* shard : {" --shard 1/2", " --shard 2/2"})
         ASSERT_LE(run_shell(tool() + " " + quote(in) + " -o " + quote(out) + fast_model_args() + " --gallery" + shard).exit_code, 1);
-    EXPECT_EQ(count(read_text(out / "index.html"), "<figure class=\"card"), 8);
+    EXPECT_EQ(count_of(read_text(out / "index.html"), "<figure class=\"card"), 8);
 }
 
 TEST(Gallery, ChromiumLoadsEveryImageFromFile) {
@@ -89,9 +82,9 @@ TEST(Gallery, ChromiumLoadsEveryImageFromFile) {
                               quote(dir / "profile") + " --virtual-time-budget=20000 ";
     const auto dom = run_shell(browser + flags + "--dump-dom " + quote(url + "#check"));
     ASSERT_EQ(dom.exit_code, 0) << dom.err;
-    EXPECT_EQ(count(dom.out, "<img "), 13) << dom.out.substr(0, 2000);
-    EXPECT_EQ(count(dom.out, "data-width=\""), 13) << "images that did not load";
-    EXPECT_EQ(count(dom.out, "broken"), count(read_text(out / "index.html"), "broken"));  // only the CSS/script's own
+    EXPECT_EQ(count_of(dom.out, "<img "), 13) << dom.out.substr(0, 2000);
+    EXPECT_EQ(count_of(dom.out, "data-width=\""), 13) << "images that did not load";
+    EXPECT_EQ(count_of(dom.out, "broken"), count_of(read_text(out / "index.html"), "broken"));  // only the CSS/script's own
     const auto shot = run_shell(browser + flags + "--window-size=1280,1400 --screenshot=" + quote(dir / "page.png") + " " +
                                 quote(url));
     ASSERT_EQ(shot.exit_code, 0) << shot.err;

@@ -13,12 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-int count(const std::string& text, const std::string& what) {
-    int n = 0;
-    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-}
-
 json sidecar(const fs::path& input) {
     return {{"schema", "aiportrait.sidecar"}, {"status", "ok"}, {"input", {{"path", input.string()}}}};
 }
@@ -52,10 +46,10 @@ TEST(Gallery, SparseSidecarsGiveOnlyWhatTheyRecord) {
         EXPECT_EQ(g.cards, 3);
         EXPECT_EQ(g.thumbnails_made, 0) << "no input recorded a sha256, so no thumbnail is named";
         const std::string page = read_text(out / kGalleryPage);
-        EXPECT_EQ(count(page, "<figure class=\"card"), 3);
-        EXPECT_EQ(count(page, "portrait"), count(page, "aiportrait"))
+        EXPECT_EQ(count_of(page, "<figure class=\"card"), 3);
+        EXPECT_EQ(count_of(page, "portrait"), count_of(page, "aiportrait"))
             << "no face recorded an output, so no portrait box:\n" << page;
-        EXPECT_EQ(count(page, "<li>"), 2) << page;
+        EXPECT_EQ(count_of(page, "<li>"), 2) << page;
         EXPECT_NE(page.find("<li>face 1</li><li>face 3, strength 0.50</li>"), std::string::npos) << page;
         EXPECT_EQ(page.find("class=\"error\""), std::string::npos) << page;
         EXPECT_NE(page.find("3 inputs: 1 ok, 0 no face, 2 failed"), std::string::npos) << page;

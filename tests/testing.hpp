@@ -74,6 +74,13 @@ inline std::string read_text(const fs::path& path) {
     return ss.str();
 }
 
+// How often `what` occurs in `text` (overlapping matches counted).
+inline int count_of(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
 struct CommandResult {
     int exit_code = -1;
     std::string out;  // stdout
