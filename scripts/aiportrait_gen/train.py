@@ -78,12 +78,12 @@ def parse_args(argv=None):
                     help="Gaussian sigma (px at 128) of the low-pass both faces get before the "
                          "identity net sees them (0 = none; see losses.IdentityLoss)")
     ap.add_argument("--edge-levels", type=int, default=EDGE_LEVELS)
-    ap.add_argument("--abstraction-cap", type=float, default=1.0,
+    ap.add_argument("--abstraction-cap", type=float, default=0.9,
                     help="strengths above this abstract the face no further (model.Abstraction); "
-                         "1 = off, as 0.6.0")
-    ap.add_argument("--colour-cell", type=int, default=0,
+                         "0.9 = 0.7.0; 1 = off, as 0.6.0")
+    ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma averaged over cells of this many px at 256 "
-                         "to the photo's (model.lock_chroma); 0 = off, as 0.6.0")
+                         "to the photo's (model.lock_chroma); 32 = 0.7.0; 0 = off, as 0.6.0")
     ap.add_argument("--face-api", default=os.path.join(REPO, "weights", "face-api"))
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt/last.pt")
     ap.add_argument("--init", default=None,
