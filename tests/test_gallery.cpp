@@ -19,8 +19,8 @@ json sidecar(const fs::path& input) {
 
 }  // namespace
 
-// Faces without "output", "strength" or "identity_distance" (a portrait run records none of
-// them per face) add no picture and no number. Reading a missing key of a const json with
+// Faces without "output", "strength" or "identity_distance" (a portrait run records no output
+// per face; --no-identity no distance) add no picture and no number. Reading a missing key of a const json with
 // operator[] was undefined behaviour here: now and then a face without "output" became a
 // "portrait (no preview)" box linking to the folder (CI, 2026-12-05), and AddressSanitizer
 // reports it as a heap-buffer-overflow on every run.

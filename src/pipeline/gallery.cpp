@@ -139,9 +139,9 @@ public:
             c.outputs.push_back(picture(here / fs::path(path).filename(), output.value("sha256", ""),
                                         c.kind == "paste" ? 480 : 220));
         static const json no_faces = json::array();
-        const json& faces = field(r, "faces").is_array() ? field(r, "faces") : no_faces;
+        const json& faces = field(r, "faces");
         int n = 0;
-        for (const json& f : faces) {
+        for (const json& f : faces.is_array() ? faces : no_faces) {  // two lvalues: no copy
             ++n;
             if (!f.is_object() || !f.value("used", false)) continue;
             std::string line = fmt::format("face {}", n);
