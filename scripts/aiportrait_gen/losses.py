@@ -64,6 +64,7 @@ class ComponentCrops(nn.Module):
 
     EYE = (64, 48)     # width, height: multiples of 8 (three stride-2 convs)
     MOUTH = (128, 64)
+    NOSE = (64, 64)    # from just below the eye windows to the nostrils
 
     def __init__(self, template, size: int = 256, jitter: int = 6):
         super().__init__()
@@ -71,6 +72,8 @@ class ComponentCrops(nn.Module):
         self.size, self.jitter = size, jitter
         self.eyes = [self._box(lx, ly, self.EYE), self._box(rx, ry, self.EYE)]
         self.mouth = self._box((mlx + mrx) / 2, (mly + mry) / 2, self.MOUTH)
+        nx, ny = template[2][0] * size, template[2][1] * size
+        self.nose_box = self._box(nx, ny - 4, self.NOSE)  # the tip landmark sits low in the nose
 
     def _box(self, cx: float, cy: float, wh):
         w, h = wh
@@ -92,9 +95,22 @@ class ComponentCrops(nn.Module):
         right = self._cut(x, self.eyes[1], (-off[0], off[1])).flip(3)
         return torch.cat([left, right], 0), self._cut(x, self.mouth, off)
 
+    def nose(self, x: torch.Tensor, off):
+        """N x 3 x 64 x 64 nose windows, jittered with the others.
+
+        Why (2026-12-05): 0.7.0's most frequent flaw at the default strength is a bright blob and
+        exaggerated dark nostrils on the nose: the identity band's push lands there, and no
+        discriminator looks at a whole nose at full resolution."""
+        return self._cut(x, self.nose_box, off)
+
 
 def eye_discriminator() -> PatchDiscriminator:
     """On 64 x 48 eye windows: ~46-px receptive field, a whole eye with lids and brow edge."""
+    return PatchDiscriminator(3, 32, downs=3, convs=1)
+
+
+def nose_discriminator() -> PatchDiscriminator:
+    """On 64 x 64 nose windows: bridge, tip and nostrils."""
     return PatchDiscriminator(3, 32, downs=3, convs=1)
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from . import data as D
 from .losses import (ComponentCrops, IdentityLoss, PerceptualLoss, PopulationLoss, SharpnessLoss, band_loss, d_loss,
-                     eye_discriminator, g_losses, lowpass_l1, mouth_discriminator, random_crop_pair,
+                     eye_discriminator, g_losses, lowpass_l1, mouth_discriminator, nose_discriminator, random_crop_pair,
                      structure_discriminator, texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
@@ -64,6 +64,8 @@ def parse_args(argv=None):
     ap.add_argument("--component", type=float, default=1.0,
                     help="weight of the eye and mouth discriminators' adversarial terms (losses.ComponentCrops; "
                          "their feature matching gets --fm x this / --adv); 0 = off, as 0.5.0")
+    ap.add_argument("--nose", type=float, default=0.0,
+                    help="weight of a nose-window discriminator beside them (as --component); 0 = off, as 0.7.0")
     ap.add_argument("--identity", type=float, default=25.0, help="identity band weight (0 = off; 0.3.0: 10)")
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
@@ -198,7 +200,7 @@ def main(argv=None):
             if was != args.edge_levels:
                 log(f"note: {args.init} was trained with --edge-levels {was}, this run uses {args.edge_levels}")
             ck = {"G": G.state_dict(), "G_ema": G.state_dict()}
-            for key in ("Ds", "Dt", "Deye", "Dmouth"):
+            for key in ("Ds", "Dt", "Deye", "Dmouth", "Dnose"):
                 if key in portable:
                     ck[key] = portable[key]
             if "population" in portable:
@@ -231,6 +233,14 @@ def main(argv=None):
         Dm.load_state_dict(ck["Dmouth"])
         if "optC" in ck:
             optC.load_state_dict(ck["optC"])
+    Dn = nose_discriminator().to(device) if components is not None and args.nose > 0 else None
+    optN = torch.optim.Adam(Dn.parameters(), lr=args.lr_d, betas=(0.5, 0.999)) if Dn is not None else None
+    if Dn is not None and ck is not None and "Dnose" in ck:
+        Dn.load_state_dict(ck["Dnose"])
+        if "optN" in ck:
+            optN.load_state_dict(ck["optN"])
+    elif Dn is not None:
+        log("the nose discriminator starts fresh")
     identity = IdentityLoss(args.face_api, template, 128,
                             args.identity_blur).to(device) if args.identity > 0 else None
     perceptual = PerceptualLoss(args.face_api, template, 256).to(device) \
@@ -251,6 +261,8 @@ def main(argv=None):
                  "args": vars(args), "template": template}
         if components is not None:
             state.update(Deye=De.state_dict(), Dmouth=Dm.state_dict(), optC=optC.state_dict())
+        if Dn is not None:
+            state.update(Dnose=Dn.state_dict(), optN=optN.state_dict())
         if population is not None:
             state["population_shift"] = population.shift.clone()
             state["population_mass"] = population.mass.clone()
@@ -263,11 +275,13 @@ def main(argv=None):
             states = {"G_ema": G_ema.state_dict(), "Ds": Ds.state_dict(), "Dt": Dt.state_dict()}
             if components is not None:
                 states.update(Deye=De.state_dict(), Dmouth=Dm.state_dict())
+            if Dn is not None:
+                states["Dnose"] = Dn.state_dict()
             if population is not None:
                 states["population"] = {"shift": population.shift, "mass": population.mass}
             D.save_portable(args.portable_out, states,
                             {**counters, "args": vars(args), "template": template},
-                            half=("Ds", "Dt", "Deye", "Dmouth"))
+                            half=("Ds", "Dt", "Deye", "Dmouth", "Dnose"))
         write_samples(G_ema, held, os.path.join(args.work, "samples", "last.png"), device)
         log(f"checkpoint at {counters}" + (" [kept]" if keep else ""))
 
@@ -312,6 +326,13 @@ def main(argv=None):
             lossD_c = d_loss(De, eyes_r, eyes_f) + d_loss(Dm, mouth_r, mouth_f)
             lossD_c.backward()
             optC.step()
+            if Dn is not None:
+                nose_r, nose_f = components.nose(real, off), components.nose(fake, off)
+                optN.zero_grad(set_to_none=True)
+                lossD_n = d_loss(Dn, nose_r, nose_f)
+                lossD_n.backward()
+                optN.step()
+                lossD_c = lossD_c + lossD_n.detach()
         else:
             lossD_c = torch.zeros((), device=device)
 
@@ -328,6 +349,10 @@ def main(argv=None):
             adv_e, fm_e = g_losses(De, eyes_r, eyes_f)
             adv_m, fm_m = g_losses(Dm, mouth_r, mouth_f)
             adv_c, fm_c = adv_e + adv_m, fm_e + fm_m
+            if Dn is not None:  # weighted relative to --component, which scales the sum below
+                adv_n, fm_n = g_losses(Dn, nose_r, nose_f)
+                r = args.nose / max(args.component, 1e-6)
+                adv_c, fm_c = adv_c + r * adv_n, fm_c + r * fm_n
         else:
             adv_c = fm_c = torch.zeros((), device=device)
         if identity is not None:

@@ -8,7 +8,7 @@ import unittest
 
 import torch
 
-from aiportrait_gen.losses import ComponentCrops, eye_discriminator, mouth_discriminator
+from aiportrait_gen.losses import ComponentCrops, eye_discriminator, mouth_discriminator, nose_discriminator
 from aiportrait_gen.template import TIGHT_TEMPLATE
 
 
@@ -44,6 +44,15 @@ class Components(unittest.TestCase):
         self.assertLess(abs(mx - (mw - 1) / 2), 2.0)
         self.assertLess(abs(my - (mh - 1) / 2), 2.0)
 
+    def test_nose_window_holds_the_nose_tip_a_little_below_its_centre(self):
+        nose = self.crops.nose(marked_face(), (0, 0))
+        w, h = ComponentCrops.NOSE
+        self.assertEqual(tuple(nose.shape), (1, 3, h, w))
+        nx, ny = dot_centre(nose[0])  # only the nose dot: the eyes and mouth lie outside
+        self.assertLess(abs(nx - (w - 1) / 2), 2.0)
+        self.assertLess(abs(ny - ((h - 1) / 2 + 4)), 2.0)
+        self.assertEqual(int((nose[0].abs().sum(0) > 0).sum()), 9)
+
     def test_mirrored_face_swaps_the_eye_windows(self):
         x = torch.rand(2, 3, 256, 256)
         eyes, mouth = self.crops(x, (3, -2))
@@ -72,6 +81,8 @@ class Components(unittest.TestCase):
         _, lm = mouth_discriminator()(mouth)
         self.assertEqual(tuple(le.shape), (4, 1, 6, 8))
         self.assertEqual(tuple(lm.shape), (2, 1, 8, 16))
+        _, ln = nose_discriminator()(self.crops.nose(torch.rand(2, 3, 256, 256), (0, 0)))
+        self.assertEqual(tuple(ln.shape), (2, 1, 8, 8))
 
 
 if __name__ == "__main__":
