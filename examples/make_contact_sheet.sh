@@ -6,7 +6,8 @@
 # Rows: ROWS (default 6) held-out UTKFace photos, spread evenly over WORKDIR/heldout.txt
 # (see scripts/prepare_training_data.sh; WORKDIR defaults to $AIPORTRAIT_TRAIN_DIR, else ../aiportrait-train beside the repo).
 # Columns: the aligned input (the model at strength 0), then portraits at
-# strength 0.25, 0.5, 0.75 and 1.0, each 256x256, with a small label strip on top.
+# strength 0.25, 0.5, 0.75, the model's default (what a user gets without --strength) and 1.0,
+# each 256x256, with a small label strip on top.
 # MODEL defaults to weights/generator/aiportrait-default.pt, OUT to examples/contact_sheet.png.
 # Tiling uses Debian's /usr/bin/python3 with python3-opencv (only this script needs it).
 set -euo pipefail
@@ -35,6 +36,7 @@ awk -v s="$step" -v r="$rows" 'NR % s == 1 && c < r { print; c++ }' "$work/heldo
 for s in 0.25 0.5 0.75 1.0; do
     "$cli" --files-from "$tmp/inputs.txt" -o "$tmp/s_$s" --model "$model" --strength "$s" -q
 done
+"$cli" --files-from "$tmp/inputs.txt" -o "$tmp/s_default" --model "$model" -q
 
 /usr/bin/python3 - "$tmp" "$sheet" <<'EOF'
 import json, os, sys
@@ -42,9 +44,11 @@ import cv2
 import numpy as np
 
 tmp, sheet = sys.argv[1], sys.argv[2]
-cols = [("aligned input", "aligned")] + [(f"strength {s}", f"s_{s}") for s in
-                                          ("0.25", "0.5", "0.75", "1.0")]
 names = sorted(f[:-4] for f in os.listdir(os.path.join(tmp, "aligned")) if f.endswith(".png"))
+# the strength the model chose (its metadata's default), as the sidecar records it
+default = json.load(open(os.path.join(tmp, "s_default", names[0] + ".json")))["faces"][0]["strength"]
+cols = [("aligned input", "aligned")] + [(f"strength {s}", f"s_{s}") for s in ("0.25", "0.5", "0.75")] \
+    + [(f"default {default:g}", "s_default"), ("strength 1.0", "s_1.0")]
 S, label = 256, 28
 canvas = np.full((label + S * len(names), S * len(cols), 3), 255, np.uint8)
 for j, (title, _) in enumerate(cols):
