@@ -42,9 +42,16 @@ class PatchDiscriminator(nn.Module):
         return feats, self.head(x)
 
 
-def structure_discriminator() -> PatchDiscriminator:
-    """At 128 px on (abstraction, image): ~34-px receptive field, the 0.2 architecture."""
-    return PatchDiscriminator(5 + 3, 48, downs=3, convs=1)
+def structure_discriminator(conditional: bool = True) -> PatchDiscriminator:
+    """At 128 px on (abstraction, image), or on the image alone: ~34-px receptive field, the 0.2
+    architecture.
+
+    Why unconditional is an option (2026-12-06): above strength ~0.25 the identity band makes the
+    portrait differ from its own abstraction on purpose, so a conditional D wins by checking that
+    consistency alone (the 0.7/0.8 runs' D_s sat at ~0.005, adv_s at ~1.0) and says nothing about
+    whether the face looks real. Without the condition it can only judge realism; colour, layout
+    and identity are held by the other losses."""
+    return PatchDiscriminator((5 if conditional else 0) + 3, 48, downs=3, convs=1)
 
 
 def texture_discriminator() -> PatchDiscriminator:

@@ -66,6 +66,9 @@ def parse_args(argv=None):
                          "their feature matching gets --fm x this / --adv); 0 = off, as 0.5.0")
     ap.add_argument("--nose", type=float, default=0.0,
                     help="weight of a nose-window discriminator beside them (as --component); 0 = off, as 0.7.0")
+    ap.add_argument("--structure-cond", choices=("abstraction", "none"), default="abstraction",
+                    help="what the 128-px structure discriminator sees beside the image "
+                         "(losses.structure_discriminator); changing it starts that D fresh")
     ap.add_argument("--identity", type=float, default=25.0, help="identity band weight (0 = off; 0.3.0: 10)")
     ap.add_argument("--identity-band", type=float, default=0.58,
                     help="face-api distance at strength s is pulled into BAND * s +- TOL")
@@ -174,7 +177,17 @@ def main(argv=None):
 
     G = Portrait(args.edge_levels, abstraction_cap=args.abstraction_cap,
                  colour_cell=args.colour_cell).to(device)
-    Ds, Dt = structure_discriminator().to(device), texture_discriminator().to(device)
+    Ds = structure_discriminator(args.structure_cond == "abstraction").to(device)
+    Dt = texture_discriminator().to(device)
+
+    def load_ds(state) -> bool:
+        """Ds's weights unless the checkpoint's D saw another condition (then it starts fresh)."""
+        if state["layers.0.0.weight"].shape != Ds.layers[0][0].weight.shape:
+            log(f"the structure discriminator starts fresh (--structure-cond {args.structure_cond})")
+            return False
+        Ds.load_state_dict(state)
+        return True
+
     counters = {"step": 0, "images": 0, "train_seconds": 0.0}
     gen = torch.Generator().manual_seed(args.seed)
     last = os.path.join(ckdir, "last.pt")
@@ -182,7 +195,8 @@ def main(argv=None):
     if args.resume and os.path.exists(last):
         ck = torch.load(last, map_location=device)
         G.load_state_dict(ck["G"])
-        Ds.load_state_dict(ck["Ds"])
+        if not load_ds(ck["Ds"]):  # Adam's state covers Ds and Dt together
+            ck.pop("optD")
         Dt.load_state_dict(ck["Dt"])
         counters = {k: ck[k] for k in counters}
         gen.set_state(ck["gen_state"])
@@ -207,7 +221,7 @@ def main(argv=None):
                 ck["population_shift"] = portable["population"]["shift"]
                 ck["population_mass"] = portable["population"]["mass"]
             if "Ds" in ck:
-                Ds.load_state_dict(ck["Ds"])
+                load_ds(ck["Ds"])
                 Dt.load_state_dict(ck["Dt"])
             log(f"discriminators from {args.init}: {[k for k in ck if k.startswith('D')] or 'none'}")
         else:
@@ -222,7 +236,8 @@ def main(argv=None):
                             betas=(0.5, 0.999))
     if ck is not None and "optG" in ck:
         optG.load_state_dict(ck["optG"])
-        optD.load_state_dict(ck["optD"])
+        if "optD" in ck:
+            optD.load_state_dict(ck["optD"])
     components = ComponentCrops(template, 256).to(device) if args.component > 0 else None
     De, Dm = eye_discriminator().to(device), mouth_discriminator().to(device)
     # their own Adam, so that checkpoints from before them resume with optD's state intact
@@ -314,7 +329,9 @@ def main(argv=None):
         crop_r, crop_f = random_crop_pair(real, fake, 128, gen)
 
         optD.zero_grad(set_to_none=True)
-        lossD_s = d_loss(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
+        ds_real, ds_fake = (torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1)) \
+            if args.structure_cond == "abstraction" else (real128, fake128)
+        lossD_s = d_loss(Ds, ds_real, ds_fake)
         lossD_t = d_loss(Dt, crop_r, crop_f)
         (lossD_s + lossD_t).backward()
         optD.step()
@@ -343,7 +360,7 @@ def main(argv=None):
         ef = edges((fake128 * luma).sum(1, keepdim=True))
         er = edges((real128 * luma).sum(1, keepdim=True))
         l_edge = ((ef - er).abs().mean((1, 2, 3)) * w).mean()
-        adv_s, fm_s = g_losses(Ds, torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1))
+        adv_s, fm_s = g_losses(Ds, ds_real, ds_fake)
         adv_t, fm_t = g_losses(Dt, crop_r, crop_f)
         if components is not None:
             adv_e, fm_e = g_losses(De, eyes_r, eyes_f)

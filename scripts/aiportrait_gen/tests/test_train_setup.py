@@ -1,9 +1,18 @@
-"""The trainer's start-up check of the kernel's huge-page mode (train.huge_page_warning)."""
+"""The trainer's start-up: the kernel's huge-page check (train.huge_page_warning), and resuming a
+run whose structure discriminator changes what it sees (--structure-cond)."""
+import json
 import os
 import tempfile
 import unittest
 
+import numpy as np
+import torch
+
+from aiportrait_gen import train
+from aiportrait_gen.template import TIGHT_TEMPLATE
 from aiportrait_gen.train import huge_page_warning
+
+FACE_API = os.path.join(os.path.dirname(__file__), "..", "..", "..", "weights", "face-api")
 
 
 class HugePageWarning(unittest.TestCase):
@@ -25,6 +34,40 @@ class HugePageWarning(unittest.TestCase):
 
     def test_no_such_file_is_quiet(self):
         self.assertIsNone(huge_page_warning("/nonexistent/transparent_hugepage/enabled"))
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(FACE_API, "face_recognition_model.bin")),
+                     "weights/face-api absent: run scripts/fetch_models.sh")
+class StructureConditionSwitch(unittest.TestCase):
+    """A run resumed with --structure-cond none keeps G and the other discriminators and starts
+    only the structure D fresh, on the image alone (its checkpointed D saw 5 more planes)."""
+
+    def run_steps(self, work, *extra):
+        train.main(["--work", work, "--threads", "1", "--batch", "2", "--steps", "1",
+                    "--face-api", FACE_API, "--log-every", "1", *extra])
+        return torch.load(os.path.join(work, "ckpt", "last.pt"))
+
+    def test_resume_with_another_condition_starts_only_that_discriminator_fresh(self):
+        rng = np.random.default_rng(0)
+        with tempfile.TemporaryDirectory() as work:
+            np.save(os.path.join(work, "aligned256.npy"),
+                    rng.integers(0, 256, (5, 256, 256, 3), dtype=np.uint8))
+            with open(os.path.join(work, "names.txt"), "w") as f:
+                f.write("".join(f"face{i}.jpg\n" for i in range(5)))
+            with open(os.path.join(work, "heldout.txt"), "w") as f:
+                f.write("face4.jpg\n")
+            with open(os.path.join(work, "template.json"), "w") as f:
+                json.dump(TIGHT_TEMPLATE, f)
+            first = self.run_steps(work)
+            self.assertEqual(first["Ds"]["layers.0.0.weight"].shape[1], 8)
+            second = self.run_steps(work, "--resume", "--structure-cond", "none")
+            self.assertEqual(second["Ds"]["layers.0.0.weight"].shape[1], 3)
+            self.assertEqual(second["step"], 2)
+            for key in ("Deye", "Dt"):  # one more Adam step from the checkpoint, not a fresh start
+                moved = (second[key]["layers.0.0.weight"] - first[key]["layers.0.0.weight"]).abs().max()
+                self.assertLess(float(moved), 5e-3, key)
+            log = open(os.path.join(work, "train.log")).read()
+            self.assertIn("structure discriminator starts fresh", log)
 
 
 if __name__ == "__main__":
