@@ -98,12 +98,39 @@ def parse_args(argv=None):
                     help="also write each checkpoint's EMA generator, discriminators (float16) and drift "
                          "here as a torch-version-free .npz (aiportrait_gen.data.save_portable, ~13 MB)")
     ap.add_argument("--steps", type=int, default=10 ** 9, help="stop after this many steps of this run")
-    ap.add_argument("--hours", type=float, default=1e9, help="stop after this much wall time")
+    ap.add_argument("--hours", type=float, default=1e9,
+                    help="stop after this much training time of this run (SIGSTOP pauses not counted)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--keep-minutes", type=float, default=30.0)
     ap.add_argument("--log-every", type=int, default=50)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.nose > 0 and args.component <= 0:
+        ap.error("--nose needs the component crops: give --component > 0 too")
+    return args
+
+
+class StepClock:
+    """Training time per step, without the pauses of SIGSTOP / SIGCONT (the developers' guide asks
+    to pause training while benchmarking; that wall time is not training). SIGSTOP cannot be
+    caught, but SIGCONT can: the step it lands in counts as long as the one before it."""
+
+    def __init__(self):
+        self.last, self.paused, self.t0 = 0.0, False, time.time()
+        signal.signal(signal.SIGCONT, self._resumed)
+
+    def _resumed(self, signum, frame):
+        self.paused = True
+
+    def start(self):
+        self.t0 = time.time()
+
+    def lap(self) -> float:
+        dt = time.time() - self.t0
+        if self.paused:
+            dt, self.paused = self.last, False
+        self.last = dt
+        return dt
 
 
 def init_counters(path: str) -> dict:
@@ -308,12 +335,12 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, handle_term)
     signal.signal(signal.SIGINT, handle_term)
-    n, t_start, first_step = len(train), time.time(), counters["step"]
+    n, first_step, run_seconds, clock = len(train), counters["step"], 0.0, StepClock()
     t_ck = t_keep = time.time()
     sums, luma = {}, G.g.abstraction.luma
     edges = G.g.abstraction.edges
-    while not stop and counters["step"] - first_step < args.steps and time.time() - t_start < args.hours * 3600:
-        t0 = time.time()
+    while not stop and counters["step"] - first_step < args.steps and run_seconds < args.hours * 3600:
+        clock.start()
         epoch, pos = divmod(counters["images"], n)  # seeded permutation per epoch
         perm = np.random.default_rng(args.seed + epoch).permutation(n)
         idx = np.sort(perm[pos:pos + args.batch])
@@ -397,7 +424,9 @@ def main(argv=None):
 
         counters["step"] += 1
         counters["images"] += len(idx)
-        counters["train_seconds"] += time.time() - t0
+        dt = clock.lap()
+        counters["train_seconds"] += dt
+        run_seconds += dt
         for k, v in (("low", l_low), ("full", l_full), ("edge", l_edge), ("perc", l_perc), ("adv_s", adv_s),
                      ("adv_t", adv_t), ("fm_s", fm_s), ("fm_t", fm_t), ("D_s", lossD_s),
                      ("D_t", lossD_t), ("adv_c", adv_c), ("fm_c", fm_c), ("D_c", lossD_c), ("id", l_id), ("dist", dist.mean()), ("pop", l_pop), ("sharp", l_sharp),
@@ -405,7 +434,7 @@ def main(argv=None):
             sums[k] = sums.get(k, 0.0) + v.detach()
         if counters["step"] % args.log_every == 0:
             avg = " ".join(f"{k} {float(v) / args.log_every:.4f}" for k, v in sums.items())
-            rate = (counters["step"] - first_step) * args.batch / (time.time() - t_start) * 3600
+            rate = (counters["step"] - first_step) * args.batch / max(run_seconds, 1e-6) * 3600
             log(f"step {counters['step']} images {counters['images']} "
                 f"epoch {counters['images'] / n:.2f} {avg} ({rate:.0f} img/h this run)")
             sums = {}

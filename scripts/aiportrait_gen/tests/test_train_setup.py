@@ -2,7 +2,10 @@
 run whose structure discriminator changes what it sees (--structure-cond)."""
 import json
 import os
+import signal
+import sys
 import tempfile
+import time
 import unittest
 
 import numpy as np
@@ -10,7 +13,7 @@ import torch
 
 from aiportrait_gen import train
 from aiportrait_gen.template import TIGHT_TEMPLATE
-from aiportrait_gen.train import huge_page_warning
+from aiportrait_gen.train import StepClock, huge_page_warning, parse_args
 
 FACE_API = os.path.join(os.path.dirname(__file__), "..", "..", "..", "weights", "face-api")
 
@@ -34,6 +37,33 @@ class HugePageWarning(unittest.TestCase):
 
     def test_no_such_file_is_quiet(self):
         self.assertIsNone(huge_page_warning("/nonexistent/transparent_hugepage/enabled"))
+
+
+class StepClockPauses(unittest.TestCase):
+    def test_a_step_with_a_sigcont_counts_as_long_as_the_one_before(self):
+        clock = StepClock()
+        clock.start()
+        time.sleep(0.02)
+        first = clock.lap()
+        self.assertGreaterEqual(first, 0.02)
+        clock.start()
+        time.sleep(0.3)  # as if stopped with SIGSTOP for a benchmark ...
+        os.kill(os.getpid(), signal.SIGCONT)  # ... and continued
+        self.assertEqual(clock.lap(), first)
+        clock.start()
+        time.sleep(0.05)
+        self.assertGreaterEqual(clock.lap(), 0.05, "the next step counts normally again")
+
+
+class Arguments(unittest.TestCase):
+    def test_nose_without_the_component_crops_is_refused(self):
+        with self.assertRaises(SystemExit), open(os.devnull, "w") as null:
+            stderr, sys.stderr = sys.stderr, null
+            try:
+                parse_args(["--nose", "1", "--component", "0"])
+            finally:
+                sys.stderr = stderr
+        self.assertEqual(parse_args(["--nose", "1"]).nose, 1.0)
 
 
 @unittest.skipUnless(os.path.exists(os.path.join(FACE_API, "face_recognition_model.bin")),
