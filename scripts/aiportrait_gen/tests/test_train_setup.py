@@ -1,5 +1,6 @@
 """The trainer's start-up: the kernel's huge-page check (train.huge_page_warning), and resuming a
-run whose structure discriminator changes what it sees (--structure-cond)."""
+run whose structure discriminator changes what it sees (--structure-cond), and the probe of a
+checkpoint's discriminators (probe_discriminators)."""
 import json
 import os
 import signal
@@ -11,7 +12,9 @@ import unittest
 import numpy as np
 import torch
 
+from aiportrait_gen import data as D
 from aiportrait_gen import train
+from aiportrait_gen.probe_discriminators import probe
 from aiportrait_gen.template import TIGHT_TEMPLATE
 from aiportrait_gen.train import StepClock, huge_page_warning, parse_args
 
@@ -77,17 +80,33 @@ class StructureConditionSwitch(unittest.TestCase):
                     "--face-api", FACE_API, "--log-every", "1", *extra])
         return torch.load(os.path.join(work, "ckpt", "last.pt"))
 
-    def test_resume_with_another_condition_starts_only_that_discriminator_fresh(self):
+    @staticmethod
+    def tiny_work(work):
+        """A training folder of 5 random faces, one held out."""
         rng = np.random.default_rng(0)
+        np.save(os.path.join(work, "aligned256.npy"),
+                rng.integers(0, 256, (5, 256, 256, 3), dtype=np.uint8))
+        with open(os.path.join(work, "names.txt"), "w") as f:
+            f.write("".join(f"face{i}.jpg\n" for i in range(5)))
+        with open(os.path.join(work, "heldout.txt"), "w") as f:
+            f.write("face4.jpg\n")
+        with open(os.path.join(work, "template.json"), "w") as f:
+            json.dump(TIGHT_TEMPLATE, f)
+
+    def test_the_probe_reads_every_discriminator_of_either_kind(self):
         with tempfile.TemporaryDirectory() as work:
-            np.save(os.path.join(work, "aligned256.npy"),
-                    rng.integers(0, 256, (5, 256, 256, 3), dtype=np.uint8))
-            with open(os.path.join(work, "names.txt"), "w") as f:
-                f.write("".join(f"face{i}.jpg\n" for i in range(5)))
-            with open(os.path.join(work, "heldout.txt"), "w") as f:
-                f.write("face4.jpg\n")
-            with open(os.path.join(work, "template.json"), "w") as f:
-                json.dump(TIGHT_TEMPLATE, f)
+            self.tiny_work(work)
+            for extra in ((), ("--resume", "--structure-cond", "none", "--nose", "1")):
+                ck = self.run_steps(work, *extra)
+                faces = D.to_tensor(np.load(os.path.join(work, "aligned256.npy"))[:2], "cpu")
+                rows = probe(ck, faces, [0.5, 1.0], TIGHT_TEMPLATE)
+                names = ["structure", "texture", "eye", "mouth"] + (["nose"] if extra else [])
+                self.assertEqual([(r[0], r[1]) for r in rows], [(n, s) for s in (0.5, 1.0) for n in names])
+                self.assertTrue(all(np.isfinite(r[2]) and np.isfinite(r[3]) for r in rows))
+
+    def test_resume_with_another_condition_starts_only_that_discriminator_fresh(self):
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
             first = self.run_steps(work)
             self.assertEqual(first["Ds"]["layers.0.0.weight"].shape[1], 8)
             second = self.run_steps(work, "--resume", "--structure-cond", "none")
