@@ -14,7 +14,7 @@ deb="$out/aiportrait_${version}_amd64.deb"
 [[ -f "$deb" ]] || fail "no $deb (made: $(ls "$out"))"
 files="$(dpkg-deb -c "$deb")"
 for f in ./usr/bin/aiportrait ./usr/share/man/man1/aiportrait.1 ./usr/share/aiportrait/weights/generator/aiportrait-default.pt \
-         ./usr/share/aiportrait/weights/README.md; do
+         ./usr/share/aiportrait/weights/README.md ./usr/share/aiportrait/weights/HISTORY.md; do
   grep -qF " $f" <<< "$files" || fail "$f is not in the package"
 done
 if grep -qE '/weights/(eval|\.cache)' <<< "$files"; then fail "evaluation-only models or caches are in the package"; fi
