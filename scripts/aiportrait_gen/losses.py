@@ -46,11 +46,13 @@ def structure_discriminator(conditional: bool = True) -> PatchDiscriminator:
     """At 128 px on (abstraction, image), or on the image alone: ~34-px receptive field, the 0.2
     architecture.
 
-    Why unconditional is an option (2026-12-06): above strength ~0.25 the identity band makes the
-    portrait differ from its own abstraction on purpose, so a conditional D wins by checking that
-    consistency alone (the 0.7/0.8 runs' D_s sat at ~0.005, adv_s at ~1.0) and says nothing about
-    whether the face looks real. Without the condition it can only judge realism; colour, layout
-    and identity are held by the other losses."""
+    Why unconditional is an option (2026-12-06): the condition carries the photo itself at low
+    strength and much of it up to the abstraction cap, so a conditional D can win on any deviation
+    of the portrait from the photo, and the identity band demands deviation. Run N's D (the 0.7
+    run's, continued) separated perfectly at every strength from 0.1 to 1 (probe_discriminators;
+    its loss sat at ~0.005) and so said nothing about whether the face looks real. Without the condition it could
+    only judge realism — but the one tried (run U, weights/HISTORY.md) fell to chance within ~200
+    steps; neither is a working whole-face discriminator yet."""
     return PatchDiscriminator((5 if conditional else 0) + 3, 48, downs=3, convs=1)
 
 

@@ -8,8 +8,9 @@ held-out originals and on their portraits (targets 1 and 0) and the separation b
 Why (2026-12-06): the training log's D losses cannot tell a discriminator that wins for a useless
 reason from one that helps. The conditional structure D of the 0.7 recipe sat at a loss of
 ~0.005 for hours: it separated real from portrait perfectly at every strength (logits 1.02 vs
-0.02) by their consistency with the abstraction, which the identity band breaks on purpose, so it
-gave no gradient towards a realistic face; an unconditional one sat at chance (0.497 on both).
+0.02), most likely by the portrait's deviation from the photo that its condition carries (and
+that the identity band demands), so it gave no gradient towards a realistic face; an
+unconditional one sat at chance (0.497 on both).
 A few seconds on a checkpoint show which discriminators carry a signal before hours are spent.
 """
 import argparse
