@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from .model import Portrait
+from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
 
@@ -43,9 +43,7 @@ def metadata(args, ck) -> str:
 
 
 def export(ck: dict, output: str, args) -> None:
-    a = ck.get("args", {})
-    m = Portrait(int(a.get("edge_levels", 3)), args.ramp, float(a.get("abstraction_cap", 1.0)),
-                 int(a.get("colour_cell", 0)))
+    m = portrait_for(ck.get("args", {}), args.ramp)
     m.load_state_dict(ck["G"] if args.raw or "G_ema" not in ck else ck["G_ema"])
     scripted = torch.jit.script(m.eval())
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

@@ -56,6 +56,11 @@ def structure_discriminator(conditional: bool = True) -> PatchDiscriminator:
     return PatchDiscriminator((5 if conditional else 0) + 3, 48, downs=3, convs=1)
 
 
+def structure_is_conditional(state: dict) -> bool:
+    """Whether a saved structure D's weights take the abstraction beside the image."""
+    return state["layers.0.0.weight"].shape[1] > 3
+
+
 def texture_discriminator() -> PatchDiscriminator:
     """At 256 px on image crops: ~22-px receptive field, judges the top octave."""
     return PatchDiscriminator(3, 32, downs=2, convs=1)

@@ -224,6 +224,13 @@ class Portrait(nn.Module):
         return out.clamp(-1.0, 1.0)
 
 
+def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
+    """The Portrait a checkpoint's trainer arguments describe (its model options; a checkpoint from
+    before an option was added gets that option's old behaviour)."""
+    return Portrait(int(args.get("edge_levels", EDGE_LEVELS)), ramp,
+                    float(args.get("abstraction_cap", 1.0)), int(args.get("colour_cell", 0)))
+
+
 def load_portrait_weights(model: Portrait, path: str) -> str:
     """Loads a checkpoint's "G" state or an exported TorchScript generator (the committed default)
     into `model`, or the EMA generator of a portable .npz (data.save_portable). A 0.2 export has

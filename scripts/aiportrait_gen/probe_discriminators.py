@@ -20,27 +20,24 @@ import torch.nn.functional as F
 
 from . import data as D
 from .losses import (ComponentCrops, eye_discriminator, mouth_discriminator, nose_discriminator,
-                     structure_discriminator, texture_discriminator)
-from .model import EDGE_LEVELS, Portrait
+                     structure_discriminator, structure_is_conditional, texture_discriminator)
+from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
 
 def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
     """[(discriminator, strength, mean logit on originals, mean logit on portraits)]."""
-    args = ck.get("args", {})
-    G = Portrait(args.get("edge_levels", EDGE_LEVELS), abstraction_cap=args.get("abstraction_cap", 1.0),
-                 colour_cell=args.get("colour_cell", 0))
+    G = portrait_for(ck.get("args", {}))
     G.load_state_dict(ck["G"])
-    conditional = ck["Ds"]["layers.0.0.weight"].shape[1] > 3
-    nets = {"structure": structure_discriminator(conditional), "texture": texture_discriminator()}
-    for key, name, make in (("Deye", "eye", eye_discriminator), ("Dmouth", "mouth", mouth_discriminator),
-                            ("Dnose", "nose", nose_discriminator)):
+    conditional = structure_is_conditional(ck["Ds"])
+    nets = {}  # name -> (checkpoint key, discriminator), in the order they are printed
+    for name, key, make in (("structure", "Ds", lambda: structure_discriminator(conditional)),
+                            ("texture", "Dt", texture_discriminator), ("eye", "Deye", eye_discriminator),
+                            ("mouth", "Dmouth", mouth_discriminator), ("nose", "Dnose", nose_discriminator)):
         if key in ck:
-            nets[name] = make()
-    for name, net in nets.items():
-        key = {"structure": "Ds", "texture": "Dt"}.get(name, "D" + name)
-        net.load_state_dict(ck[key])
-        net.eval()
+            net = make()
+            net.load_state_dict(ck[key])
+            nets[name] = net.eval()
     crops = ComponentCrops(template, 256)
     off = crops.offsets(torch.Generator().manual_seed(0))
     rows = []
@@ -49,15 +46,15 @@ def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
             s = torch.full((len(faces),), float(sv))
             fake = G.generate(faces, s)
             r128, f128 = F.avg_pool2d(faces, 2), F.avg_pool2d(fake, 2)
-            cond = G.g.abstraction(r128, s)
-            inputs = {
-                "structure": (torch.cat([cond, r128], 1), torch.cat([cond, f128], 1)) if conditional
-                else (r128, f128),
-                "texture": (faces[:, :, 64:192, 64:192], fake[:, :, 64:192, 64:192]),
-                "eye": (crops(faces, off)[0], crops(fake, off)[0]),
-                "mouth": (crops(faces, off)[1], crops(fake, off)[1]),
-                "nose": (crops.nose(faces, off), crops.nose(fake, off)),
-            }
+            if conditional:
+                cond = G.g.abstraction(r128, s)
+                r128, f128 = torch.cat([cond, r128], 1), torch.cat([cond, f128], 1)
+            (eye_r, mouth_r), (eye_f, mouth_f) = crops(faces, off), crops(fake, off)
+            inputs = {"structure": (r128, f128),
+                      "texture": (faces[:, :, 64:192, 64:192], fake[:, :, 64:192, 64:192]),
+                      "eye": (eye_r, eye_f), "mouth": (mouth_r, mouth_f)}
+            if "nose" in nets:
+                inputs["nose"] = (crops.nose(faces, off), crops.nose(fake, off))
             for name, net in nets.items():
                 real, portrait = inputs[name]
                 rows.append((name, float(sv), float(net(real)[1].mean()), float(net(portrait)[1].mean())))

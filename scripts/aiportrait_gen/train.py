@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from . import data as D
 from .losses import (ComponentCrops, IdentityLoss, PerceptualLoss, PopulationLoss, SharpnessLoss, band_loss, d_loss,
                      eye_discriminator, g_losses, lowpass_l1, mouth_discriminator, nose_discriminator, random_crop_pair,
-                     structure_discriminator, texture_discriminator)
+                     structure_discriminator, structure_is_conditional,
+                     texture_discriminator)
 from .model import EDGE_LEVELS, Portrait, load_portrait_weights
 from .template import TIGHT_TEMPLATE
 
@@ -204,12 +205,13 @@ def main(argv=None):
 
     G = Portrait(args.edge_levels, abstraction_cap=args.abstraction_cap,
                  colour_cell=args.colour_cell).to(device)
-    Ds = structure_discriminator(args.structure_cond == "abstraction").to(device)
+    conditional_ds = args.structure_cond == "abstraction"
+    Ds = structure_discriminator(conditional_ds).to(device)
     Dt = texture_discriminator().to(device)
 
     def load_ds(state) -> bool:
         """Ds's weights unless the checkpoint's D saw another condition (then it starts fresh)."""
-        if state["layers.0.0.weight"].shape != Ds.layers[0][0].weight.shape:
+        if structure_is_conditional(state) != conditional_ds:
             log(f"the structure discriminator starts fresh (--structure-cond {args.structure_cond})")
             return False
         Ds.load_state_dict(state)
@@ -351,13 +353,15 @@ def main(argv=None):
 
         fake = G.generate(real, s)
         real128, fake128 = F.avg_pool2d(real, 2), F.avg_pool2d(fake, 2)
-        with torch.no_grad():
-            cond = G.g.abstraction(real128, s)
+        if conditional_ds:
+            with torch.no_grad():
+                cond = G.g.abstraction(real128, s)
+            ds_real, ds_fake = torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1)
+        else:
+            ds_real, ds_fake = real128, fake128
         crop_r, crop_f = random_crop_pair(real, fake, 128, gen)
 
         optD.zero_grad(set_to_none=True)
-        ds_real, ds_fake = (torch.cat([cond, real128], 1), torch.cat([cond, fake128], 1)) \
-            if args.structure_cond == "abstraction" else (real128, fake128)
         lossD_s = d_loss(Ds, ds_real, ds_fake)
         lossD_t = d_loss(Dt, crop_r, crop_f)
         (lossD_s + lossD_t).backward()
