@@ -27,7 +27,7 @@ from .losses import (ComponentCrops, IdentityLoss, PerceptualLoss, PopulationLos
                      eye_discriminator, g_losses, lowpass_l1, mouth_discriminator, nose_discriminator, random_crop_pair,
                      structure_discriminator, structure_is_conditional,
                      texture_discriminator)
-from .model import EDGE_LEVELS, Portrait, load_portrait_weights
+from .model import EDGE_LEVELS, load_portrait_weights, portrait_for
 from .template import TIGHT_TEMPLATE
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -203,8 +203,7 @@ def main(argv=None):
     log(f"data: {len(train)} training faces, {len(held)} held out; device {device}, "
         f"threads {args.threads}, batch {args.batch}; args {vars(args)}")
 
-    G = Portrait(args.edge_levels, abstraction_cap=args.abstraction_cap,
-                 colour_cell=args.colour_cell).to(device)
+    G = portrait_for(vars(args)).to(device)  # what export and the probe rebuild from these args
     conditional_ds = args.structure_cond == "abstraction"
     Ds = structure_discriminator(conditional_ds).to(device)
     Dt = texture_discriminator().to(device)
