@@ -56,11 +56,22 @@ void bound_heap_growth() {
     if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
 
+// A reader that goes away (`| head -n1`) must not kill the run silently with SIGPIPE: the writes
+// to standard output then fail with EPIPE, which the writers report once, and the run goes on
+// writing its files, prints its summary and manifest, and exits 1.
+void ignore_sigpipe() {
+    struct sigaction action {};
+    action.sa_handler = SIG_IGN;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGPIPE, &action, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace aiportrait;
     bound_heap_growth();
+    ignore_sigpipe();
     const Command cmd = parse_command_line(argc, argv);
     if (cmd.kind == Command::Kind::exit) return cmd.exit_code;
     const Config& config = cmd.config;
