@@ -60,3 +60,79 @@ TEST(WeekOne, AClosedPipeIsSaidOnceAndTheRunFinishes) {
         manifest |= e.path().filename().string().rfind("aiportrait-run.", 0) == 0;
     EXPECT_TRUE(manifest) << "no run manifest";
 }
+
+namespace {
+
+std::vector<std::string> manifest_names(const fs::path& out) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out))
+        if (e.path().filename().string().rfind("aiportrait-run.", 0) == 0) {
+            names.clear();  // the one manifest of this run (each test run writes into a fresh folder)
+            const json manifest = read_json(e.path());
+            for (const json& entry : manifest["inputs"])
+                names.push_back(fs::path(entry["input"]["path"].get<std::string>()).filename());
+        }
+    return names;
+}
+
+}  // namespace
+
+TEST(WeekOne, JsonGivesEveryInputOneRecordInInputOrder) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    const fs::path in = make_mixed_inputs(dir.path());
+    fs::create_symlink(dir / "nowhere.jpg", in / "a/sample2.jpg");  // refused, between a/sample1 and a/sample3
+    fs::copy_file(sample_photo(1), dir / "extra.jpg");
+    const std::string args = quote(in) + " " + quote(dir / "missing.jpg") + " " + quote(dir / "extra.jpg") + " -o " +
+                             quote(dir / "out") + " --json";
+    const std::vector<std::string> order = {"sample1.jpg", "sample2.jpg", "sample3.jpg", "sample5.jpg",
+                                            "sample2.jpg", "sample4.jpg", "sample6.jpg", "flat.png",
+                                            "notes.jpg",   "missing.jpg", "extra.jpg"};
+    const auto first = run_shell(fast() + " " + args);
+    EXPECT_EQ(first.exit_code, 1) << first.err;
+    EXPECT_EQ(record_names(first.out), order) << first.out;
+    EXPECT_EQ(manifest_names(dir / "out"), order);
+
+    // Resumed: the inputs found done have a record too, saying so, in the same order.
+    fs::remove_all(dir / "out");
+    ASSERT_EQ(run_shell(fast() + " " + args).exit_code, 1);
+    const auto resumed = run_shell(fast() + " " + args + " --skip-existing");
+    EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+    EXPECT_EQ(record_names(resumed.out), order) << resumed.out;
+    const std::vector<std::string> expected = {"skipped", "error",   "skipped", "skipped", "skipped", "skipped",
+                                               "skipped", "no_face", "error",   "error",   "skipped"};
+    EXPECT_EQ(statuses(resumed.out), expected) << resumed.out;
+    for (const json& r : ndjson(resumed.out))
+        if (r["status"] == "skipped") {
+            EXPECT_TRUE(fs::exists(r["output"]["path"].get<std::string>())) << r.dump();
+            EXPECT_TRUE(r["input"]["sha256"].is_string()) << r.dump();
+        }
+}
+
+TEST(WeekOne, InputsASignalKeptFromStartingHaveARecordEach) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directories(dir / "in");
+    for (int copy = 0; copy < 3; ++copy)
+        for (int i = 1; i <= 6; ++i)
+            fs::copy_file(sample_photo(i), dir / "in" / ("c" + std::to_string(copy) + "_" + std::to_string(i) + ".jpg"));
+    // Full-size detection of every view: slow enough per input for the signal to land mid-run.
+    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + " --json --paste --detect-max-side 0" +
+                                     fast_model_args(),
+                                 dir / "stdout", dir / "stderr");
+    ASSERT_TRUE(wait_for([&] { return fs::exists(dir / "out/c0_1.json"); }, 60));
+    kill(pid, SIGINT);
+    const int status = wait_status(pid);
+    const std::string err = read_text(dir / "stderr");
+    ASSERT_TRUE(WIFEXITED(status)) << err;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << err;
+    const std::vector<std::string> s = statuses(read_text(dir / "stdout"));
+    ASSERT_EQ(s.size(), 18u) << read_text(dir / "stdout");
+    const auto not_started = std::count(s.begin(), s.end(), "not_started");
+    EXPECT_GE(not_started, 1);
+    // The ones done come first, then those never started, as in input order.
+    EXPECT_TRUE(std::is_sorted(s.begin(), s.end(), [](const std::string& a, const std::string& b) {
+        return a != "not_started" && b == "not_started";
+    }));
+    EXPECT_NE(err.find(std::to_string(not_started) + " not started"), std::string::npos) << err;
+}

@@ -24,6 +24,9 @@ struct Job {
 struct RejectedInput {
     std::string input;
     std::string reason;
+    // Its place in input order: it comes just before jobs[before_job] (jobs.size() = after them
+    // all), so records and the run manifest list every input in the order given.
+    std::size_t before_job = 0;
 };
 
 struct Discovery {

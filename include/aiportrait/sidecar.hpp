@@ -53,6 +53,12 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& generator, const
 
 nlohmann::json make_record(const InputRecord& record, const RunInfo& run);
 
+// The --json record of an input --skip-existing found done (`record.status` skipped): its input
+// as read now, and `outputs`, the images found as the earlier run wrote them (its sidecar has
+// the rest). Such a record has no sidecar of its own: the earlier one stays.
+nlohmann::json make_skipped_record(const InputRecord& record, const std::vector<std::string>& outputs,
+                                   const RunInfo& run);
+
 // The run's facts under the keys every record and the run manifest use: tool, model (the
 // generator), detector, identity, parameters.
 void put_run_info(nlohmann::json& object, const RunInfo& run);

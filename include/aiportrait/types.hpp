@@ -59,7 +59,9 @@ const char* to_string(Device d);
 // Image formats the tool writes (output.hpp's table says how).
 enum class ImageFormat { png, jpeg, webp };
 
-enum class Status { ok, no_face, error };
+// skipped (--skip-existing found it done) and not_started (a signal stopped the run first) are
+// statuses of --json records and the run manifest only; sidecars say ok, no_face or error.
+enum class Status { ok, no_face, error, skipped, not_started };
 const char* to_string(Status s);
 
 enum class OutputKind { portrait, all_faces, paste };

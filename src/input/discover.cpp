@@ -83,6 +83,7 @@ bool is_unreadable_photo_format(const fs::path& p) {
 struct Candidate {
     std::string input;
     fs::path relative_output;  // relative to the output directory, extension already set
+    std::string refused;       // why it cannot be done (missing, a FIFO, ...); empty = a job
 };
 
 // Recursively lists images under `dir`, sorted, skipping `exclude` (the output directory when it
@@ -91,9 +92,11 @@ struct Candidate {
 // folder that cannot be listed, and image-named links that lead nowhere (dangling or looping).
 // Photos in formats we cannot read (HEIC from phones, camera raw, GIF, ...) are counted by
 // extension in `unreadable`, so the run can say what it left out.
-std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, std::vector<RejectedInput>& rejected,
-                                  std::map<std::string, int>& unreadable) {
-    std::vector<fs::path> found;
+// Each entry is (path, why it is refused: empty for an image to do), sorted by path, so refused
+// files keep their place among the others.
+std::vector<std::pair<fs::path, std::string>> walk_images(const fs::path& dir, const fs::path& exclude,
+                                                          std::map<std::string, int>& unreadable) {
+    std::vector<std::pair<fs::path, std::string>> found;
     std::vector<fs::path> pending{dir};
     while (!pending.empty()) {
         const fs::path folder = pending.back();
@@ -101,7 +104,7 @@ std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, 
         std::error_code ec;
         fs::directory_iterator it(folder, ec), end;
         if (ec) {
-            rejected.push_back({folder.string(), fmt::format("cannot list folder: {}", ec.message())});
+            found.emplace_back(folder, fmt::format("cannot list folder: {}", ec.message()));
             continue;
         }
         for (; it != end; it.increment(ec)) {
@@ -118,15 +121,15 @@ std::vector<fs::path> walk_images(const fs::path& dir, const fs::path& exclude, 
             }
             const fs::file_status target = fs::status(p, type_ec);
             if (fs::is_regular_file(target)) {
-                found.push_back(p);
+                found.emplace_back(p, "");
             } else if (fs::is_symlink(own) && type_ec) {
-                rejected.push_back({p.string(), fmt::format("symbolic link leads nowhere: {}", type_ec.message())});
+                found.emplace_back(p, fmt::format("symbolic link leads nowhere: {}", type_ec.message()));
             } else if (!type_ec && !fs::is_directory(target)) {
                 // A FIFO or device with an image name: reading it could block or never end.
-                rejected.push_back({p.string(), "not a regular file (a pipe, socket or device); not read"});
+                found.emplace_back(p, "not a regular file (a pipe, socket or device); not read");
             }
         }
-        if (ec) rejected.push_back({folder.string(), fmt::format("cannot list folder: {}", ec.message())});
+        if (ec) found.emplace_back(folder, fmt::format("cannot list folder: {}", ec.message()));
     }
     std::sort(found.begin(), found.end());
     return found;
@@ -152,13 +155,21 @@ Discovery shard_of(Discovery all, const Config& config) {
     Discovery mine;
     mine.warnings = std::move(all.warnings);
     mine.output_dir = std::move(all.output_dir);
-    for (Job& job : all.jobs)
+    // kept_before[i]: how many of this shard's jobs come before all.jobs[i], to keep each
+    // refused input's place in input order.
+    std::vector<std::size_t> kept_before;
+    for (Job& job : all.jobs) {
+        kept_before.push_back(mine.jobs.size());
         if (in_shard(job.shard_key.empty() ? normal_relative(job.input) : job.shard_key, config.shard_index,
                      config.shard_count))
             mine.jobs.push_back(std::move(job));
+    }
+    kept_before.push_back(mine.jobs.size());
     for (RejectedInput& r : all.rejected)
-        if (in_shard(normal_relative(r.input), config.shard_index, config.shard_count))
+        if (in_shard(normal_relative(r.input), config.shard_index, config.shard_count)) {
+            r.before_job = kept_before[r.before_job];
             mine.rejected.push_back(std::move(r));
+        }
     return mine;
 }
 
@@ -239,7 +250,7 @@ Discovery discover(const Config& config) {
         Job job{inputs[0], config.output, config.sidecar.empty() ? sidecar_path_for(config.output) : config.sidecar};
         if (job.input != "-" && (identity_key(job.input) == identity_key(job.output) ||
                                  identity_key(job.input) == identity_key(job.sidecar))) {
-            result.rejected.push_back({job.input, fmt::format("output '{}' would overwrite the input", job.output)});
+            result.rejected.push_back({job.input, fmt::format("output '{}' would overwrite the input", job.output), 0});
         } else {
             result.jobs.push_back(job);
         }
@@ -263,14 +274,18 @@ Discovery discover(const Config& config) {
         const fs::file_status st = fs::status(input, e);
         if (fs::is_directory(st)) {
             const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
-            for (const fs::path& file : walk_images(input, exclude, result.rejected, unreadable)) {
+            for (const auto& [file, refused] : walk_images(input, exclude, unreadable)) {
+                if (!refused.empty()) {
+                    candidates.push_back({file.string(), {}, refused});
+                    continue;
+                }
                 input_keys.insert(identity_key(file));
                 if (!listed.insert(fs::absolute(file).lexically_normal()).second) {
                     result.warnings.push_back(fmt::format("{} is listed more than once; doing it once", file.string()));
                     continue;
                 }
                 fs::path rel = file.lexically_relative(input);
-                candidates.push_back({file.string(), rel.replace_extension(extension)});
+                candidates.push_back({file.string(), rel.replace_extension(extension), ""});
             }
         } else if (fs::exists(st)) {
             input_keys.insert(identity_key(input));
@@ -279,9 +294,9 @@ Discovery discover(const Config& config) {
                 continue;
             }
             fs::path name = fs::path(input).filename();
-            candidates.push_back({input, name.replace_extension(extension)});
+            candidates.push_back({input, name.replace_extension(extension), ""});
         } else {
-            result.rejected.push_back({input, e ? e.message() : "no such file or directory"});
+            candidates.push_back({input, {}, e ? e.message() : "no such file or directory"});
         }
     }
     if (!unreadable.empty()) {
@@ -298,7 +313,14 @@ Discovery discover(const Config& config) {
 
     // Assign outputs: mirrored paths, with collisions renamed (never silently overwritten).
     std::map<std::string, std::string> taken;  // output key -> input that took it
+    auto refuse = [&](const std::string& input, const std::string& reason) {
+        result.rejected.push_back({input, reason, result.jobs.size()});
+    };
     for (const Candidate& c : candidates) {
+        if (!c.refused.empty()) {
+            refuse(c.input, c.refused);
+            continue;
+        }
         fs::path rel = c.relative_output;
         std::string key = identity_key(out_path / rel);
         if (taken.count(key)) {
@@ -318,12 +340,11 @@ Discovery discover(const Config& config) {
         const fs::path output = out_path / rel;
         const std::string sidecar = sidecar_path_for(output.string());
         if (!is_inside(output, out_path)) {
-            result.rejected.push_back({c.input, fmt::format("output '{}' would fall outside {}", output.string(),
-                                                            out_path.string())});
+            refuse(c.input, fmt::format("output '{}' would fall outside {}", output.string(), out_path.string()));
             continue;
         }
         if (input_keys.count(key) || input_keys.count(identity_key(sidecar))) {
-            result.rejected.push_back({c.input, fmt::format("output '{}' would overwrite an input", output.string())});
+            refuse(c.input, fmt::format("output '{}' would overwrite an input", output.string()));
             continue;
         }
         taken[key] = c.input;

@@ -190,6 +190,21 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
     return record;
 }
 
+nlohmann::json make_skipped_record(const InputRecord& r, const std::vector<std::string>& outputs, const RunInfo& run) {
+    json record = make_record(r, run);
+    json output = {{"kind", to_string(r.kind)}};
+    if (r.kind == OutputKind::all_faces) {
+        output["path"] = nullptr;
+        json paths = json::array();
+        for (const std::string& o : outputs) paths.push_back(path_json(o));
+        output["paths"] = paths;
+    } else if (!outputs.empty()) {
+        put_path(output, "path", outputs.front());
+    }
+    record["output"] = output;
+    return record;
+}
+
 void put_run_info(nlohmann::json& object, const RunInfo& run) {
     object["tool"] = {{"name", "aiportrait"}, {"version", run.tool_version}};
     object["model"] = run.generator;

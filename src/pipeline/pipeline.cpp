@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -80,6 +79,8 @@ void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const
             break;
         case Status::no_face: ++summary.no_face; reporter.error(input, record.error + also); break;
         case Status::error: ++summary.failed; reporter.error(input, record.error + also); break;
+        case Status::skipped:
+        case Status::not_started: break;  // counted where they are decided (run)
     }
 }
 
@@ -95,36 +96,47 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
     RunSummary summary;
     RunManifest manifest;
     manifest.started = std::chrono::system_clock::now();
-    // Refused before reading (missing, not a regular file, would overwrite an input): an error
-    // line and a --json record each, so every input has a record. No sidecar: there is no output
-    // for one to sit beside.
-    for (const RejectedInput& r : discovery.rejected) {
-        p.reporter.error(r.input, r.reason);
-        ++summary.failed;
-        InputRecord record;
-        record.input = r.input;
-        record.kind = p.config.kind;
-        record.error = r.reason;
-        p.reporter.record(make_record(record, p.run_info));
-        manifest.inputs.push_back({r.input, "error", r.reason, {}, ""});
-    }
-    const int total = static_cast<int>(discovery.jobs.size());
+    const std::size_t total = discovery.jobs.size();
+    const int inputs = static_cast<int>(total + discovery.rejected.size());
     const std::size_t batch = static_cast<std::size_t>(generator_batch(p.config));
+
+    // Every input gets exactly one --json record and one manifest entry, in input order, and
+    // the progress bar counts the same inputs as the summary.
+    int reported = 0;
+    auto emit = [&](const nlohmann::json& record, ManifestEntry entry) {
+        p.reporter.record(record);
+        manifest.inputs.push_back(std::move(entry));
+        p.reporter.progress(++reported, inputs);
+    };
+    // Refused before reading (missing, not a regular file, would overwrite an input): an error
+    // line and a record each, at their place among the jobs. No sidecar: there is no output for
+    // one to sit beside.
+    std::size_t next_rejected = 0;
+    auto emit_rejected_before = [&](std::size_t job) {
+        while (next_rejected < discovery.rejected.size() && discovery.rejected[next_rejected].before_job <= job) {
+            const RejectedInput& r = discovery.rejected[next_rejected++];
+            p.reporter.error(r.input, r.reason);
+            ++summary.failed;
+            InputRecord record;
+            record.input = r.input;
+            record.kind = p.config.kind;
+            record.error = r.reason;
+            emit(make_record(record, p.run_info), {r.input, "error", r.reason, {}, ""});
+        }
+    };
 
     // Three stages on three threads, joined by bounded queues so the generator is never starved
     // and memory stays flat: prepare (read/decode/detect/align) -> generate (batched across
     // inputs) -> finish (identity, compose, encode, write). One thread per stage keeps records in
     // input order.
     BoundedQueue<std::unique_ptr<Work>> prepared(2 * batch), generated(2 * batch);
-    std::atomic<int> started{0};
 
     std::thread preparer([&] {
         std::set<std::string> cleaned;
-        for (int i = 0; i < total; ++i) {
+        for (std::size_t i = 0; i < total; ++i) {
             if (stop_requested && stop_requested()) break;  // stop taking inputs; in-flight work finishes
             auto work = std::make_unique<Work>();
-            work->job = discovery.jobs[static_cast<std::size_t>(i)];
-            started.store(i + 1);
+            work->job = discovery.jobs[i];
             if (work->job.output != "-") {
                 // A run killed before may have left temporaries beside its outputs.
                 const std::string dir = fs::path(work->job.output).parent_path().string();
@@ -158,34 +170,43 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
         generated.close();
     });
 
-    int done = 0;
+    std::size_t done = 0;  // jobs through every stage, in order
     while (auto item = generated.pop()) {
         Work& work = **item;
-        ++done;
+        emit_rejected_before(done++);
+        nlohmann::json record;
         if (work.skipped) {
             ++summary.skipped;
+            work.record.status = Status::skipped;
+            record = make_skipped_record(work.record, work.found_outputs, p.run_info);
         } else {
             p.finish(work);
             p.report_outcome(work, summary);
-            p.reporter.record(make_record(work.record, p.run_info));
+            record = make_record(work.record, p.run_info);
         }
         for (const auto& [stage, ms] : work.record.timings.stages_ms) manifest.stages.add(stage, ms);
-        manifest.inputs.push_back(entry_of(work));
-        p.reporter.progress(done, total);
+        emit(record, entry_of(work));
     }
     preparer.join();
     generator.join();
 
-    if (const int sig = stop_requested ? stop_requested() : 0) {
-        summary.signal = sig;
-        summary.not_started = total - started.load();
+    summary.signal = stop_requested ? stop_requested() : 0;
+    // The inputs a signal kept from starting: a record each, saying so.
+    for (std::size_t i = done; i < total; ++i) {
+        emit_rejected_before(i);
+        const Job& job = discovery.jobs[i];
+        ++summary.not_started;
+        InputRecord record;
+        record.input = job.input;
+        record.kind = p.config.kind;
+        record.status = Status::not_started;
+        emit(make_record(record, p.run_info), {job.input, "not_started", "", {}, ""});
     }
+    emit_rejected_before(total);
     p.reporter.finish_progress();
     summary.records_lost = p.reporter.records_lost();
     summary.seconds = std::chrono::duration<double>(Clock::now() - created_).count();
     if (!discovery.output_dir.empty()) {
-        for (int i = started.load(); i < total; ++i)
-            manifest.inputs.push_back({discovery.jobs[static_cast<std::size_t>(i)].input, "not_started", "", {}, ""});
         write_run_manifest(discovery.output_dir, summary, manifest);
         // Last, from every sidecar in the folder: with shards, the last to finish shows them all.
         if (p.config.gallery) summary.gallery_lost = rebuild_gallery(discovery.output_dir, p.reporter) != 0;

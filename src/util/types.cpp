@@ -7,6 +7,8 @@ const char* to_string(Status s) {
         case Status::ok: return "ok";
         case Status::no_face: return "no_face";
         case Status::error: return "error";
+        case Status::skipped: return "skipped";
+        case Status::not_started: return "not_started";
     }
     return "error";
 }
