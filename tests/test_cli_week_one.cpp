@@ -136,3 +136,25 @@ TEST(WeekOne, InputsASignalKeptFromStartingHaveARecordEach) {
     }));
     EXPECT_NE(err.find(std::to_string(not_started) + " not started"), std::string::npos) << err;
 }
+
+TEST(WeekOne, ThreadsHaveAnUpperBoundSaidInTheErrorAndOpenCvStaysQuiet) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    const int cores = std::stoi(run_shell("nproc").out);
+    const std::string model = " --no-identity --model " + quote(test_models_dir() / "identity_256.pt");
+    const std::string photo = quote(sample_photo(1)) + " -o " + quote(dir / "p.png");
+    // One more than the bound is a usage error before any work, and the error gives the bound.
+    const auto over = run_shell(tool() + model + " " + photo + " --threads " + std::to_string(4 * cores + 1));
+    EXPECT_EQ(over.exit_code, 2) << over.err;
+    EXPECT_NE(over.err.find("--threads"), std::string::npos) << over.err;
+    EXPECT_NE(over.err.find(std::to_string(4 * cores)), std::string::npos) << over.err;
+    EXPECT_FALSE(fs::exists(dir / "p.png"));
+    // A negative count says so in a line, not with a 300-digit bound.
+    const auto negative = run_shell(tool() + model + " " + photo + " --threads -1");
+    EXPECT_EQ(negative.exit_code, 2) << negative.err;
+    EXPECT_LT(negative.err.size(), 200u) << negative.err;
+    // The bound itself runs, and under -q prints nothing (TBB warned about workers it ignored).
+    const auto most = run_shell(tool() + model + " " + photo + " -q --threads " + std::to_string(4 * cores));
+    EXPECT_EQ(most.exit_code, 0) << most.err;
+    EXPECT_EQ(most.err, "");
+}

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace aiportrait {
@@ -36,6 +37,28 @@ CLI::Validator interval(double lo, bool lo_open, double hi, bool hi_open) {
             return "";
         },
         "in " + text);
+}
+
+// A whole number in lo..hi, said plainly when it is not (CLI11's own range checks print the
+// bound of a double: 300 digits).
+CLI::Validator whole_number(long long lo, long long hi, const std::string& meaning) {
+    // No upper bound worth printing: "0 or more".
+    const std::string range = hi >= std::numeric_limits<int>::max() ? fmt::format("{} or more", lo)
+                                                                    : fmt::format("in {}..{}", lo, hi);
+    return CLI::Validator(
+        [=](std::string& value) -> std::string {
+            long long v = 0;
+            std::size_t used = 0;
+            try {
+                v = std::stoll(value, &used);
+            } catch (const std::exception&) {
+                return fmt::format("'{}' is not a whole number", value);
+            }
+            if (used != value.size()) return fmt::format("'{}' is not a whole number", value);
+            if (v < lo || v > hi) return fmt::format("{} is not {}{}", value, range, meaning);
+            return "";
+        },
+        range);
 }
 
 // A word -> enum option, parsed straight into the enum. Like CLI11's CheckedTransformer, but an
@@ -79,16 +102,19 @@ void add_model_options(CLI::App& app, Config& c) {
         ->capture_default_str();
     app.add_option("--detect-max-side", c.detect_max_side,
                    "Detect on a copy downscaled to this longer side (0 = full size)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(whole_number(0, std::numeric_limits<int>::max(), " (0 = full size)"))
         ->capture_default_str();
     app.add_option("--min-face", c.min_face,
                    "Ignore faces smaller than PX (the box's shorter side; 0 = no minimum): they make blurred portraits")
         ->check(CLI::Range(0, 100000))
         ->option_text("PX=" + std::to_string(c.min_face))
         ->capture_default_str();
-    app.add_option("--threads", c.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    app.add_option("--threads", c.threads,
+                   fmt::format("Worker threads (0 = all cores; at most 4 x the cores: {})", max_threads()))
+        ->check(whole_number(0, max_threads(),
+                             fmt::format(" (0 = all cores; at most 4 x the {} cores of this machine)", available_cores())));
     app.add_option("--max-pixels", c.max_pixels, "Refuse images with more pixels, checked before decoding (0 = no limit)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(whole_number(0, std::numeric_limits<long long>::max(), " (0 = no limit)"))
         ->capture_default_str();
 }
 

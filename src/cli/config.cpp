@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 #include <utility>
+
+#include <sched.h>
 
 namespace aiportrait {
 
@@ -18,7 +21,9 @@ void validate(const Config& c) {
                                       std::pair{"--target-identity", c.target_identity.value_or(0.5)}})
         if (!std::isfinite(value)) fail(fmt::format("{}: must be a finite number", name));
     if (c.output.empty()) fail("-o/--output is required (a file, a folder, or - for standard output)");
-    if (c.threads < 0) fail("--threads: must be 0 (all cores) or more");
+    if (c.threads < 0 || c.threads > max_threads())
+        fail(fmt::format("--threads: must be in 0..{} (0 = all cores; at most 4 x the {} cores of this machine)",
+                         max_threads(), available_cores()));
     if (c.batch < 0 || c.batch > 256) fail("--batch: must be in 1..256 (0 = automatic)");
     if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
         fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
@@ -38,6 +43,15 @@ void validate(const Config& c) {
     if (c.kind == OutputKind::all_faces && c.output == "-")
         fail("--all-faces writes one file per face; -o - takes a single image");
 }
+
+int available_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int max_threads() { return 4 * available_cores(); }
 
 int generator_batch(const Config& config) {
     if (config.batch > 0) return config.batch;

@@ -14,9 +14,9 @@
 #include <opencv2/core/version.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -40,10 +40,12 @@ ModelLocations find_models(const Config& config) {
 }
 
 int configure_threads(const Config& config) {
-    const int threads =
-        config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int cores = available_cores();
+    const int threads = config.threads > 0 ? config.threads : cores;
     set_inference_threads(threads);
-    cv::setNumThreads(threads);
+    // OpenCV's pool (TBB on Debian) never runs more workers than there are cores; asking it for
+    // more only makes TBB print a warning on stderr, past --quiet.
+    cv::setNumThreads(std::min(threads, cores));
     quieten_opencv();
     return threads;
 }
