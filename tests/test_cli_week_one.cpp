@@ -2,6 +2,7 @@
 // away, one --json record per input in input order, limits on threads, models with a bad
 // template, messages that say what is wrong.
 #include "cli_testing.hpp"
+#include "model_testing.hpp"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -157,4 +158,19 @@ TEST(WeekOne, ThreadsHaveAnUpperBoundSaidInTheErrorAndOpenCvStaysQuiet) {
     const auto most = run_shell(tool() + model + " " + photo + " -q --threads " + std::to_string(4 * cores));
     EXPECT_EQ(most.exit_code, 0) << most.err;
     EXPECT_EQ(most.err, "");
+}
+
+TEST(WeekOne, AGeneratorWithADegenerateTemplateIsExitTwoNamingIt) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    const fs::path model = dir / "flat_template.pt";
+    copy_model_with_metadata(test_models_dir() / "identity_256.pt", model, [](json& meta) {
+        meta["template"] = {{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}};
+    });
+    const auto r = run_shell(tool() + " --no-identity --threads 1 --model " + quote(model) + " " + quote(sample_photo(1)) +
+                             " " + quote(sample_photo(2)) + " -o " + quote(dir / "out"));
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(count_of(r.err, "\n"), 1) << "one line: " << r.err;
+    EXPECT_NE(r.err.find(model.string() + ": aiportrait.json \"template\" is degenerate"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "out")) << "work was done before the model was refused";
 }

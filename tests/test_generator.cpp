@@ -1,5 +1,6 @@
 #include "aiportrait/generator.hpp"
 
+#include "model_testing.hpp"
 #include "testing.hpp"
 
 using namespace aiportrait;
@@ -87,4 +88,25 @@ TEST(Generator, CudaWithoutCudaIsAClearError) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos);
     }
+}
+
+TEST(Generator, DegenerateTemplatesAreRefusedAtLoadNamingTheModel) {
+    TempDir dir;
+    const struct { const char* name; nlohmann::json points; const char* reason; } cases[] = {
+        {"one_point.pt", {{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}}, "coincide"},
+        {"two_eyes_one.pt", {{0.4, 0.45}, {0.4, 0.45}, {0.5, 0.6}, {0.4, 0.7}, {0.6, 0.7}}, "eye"},
+        {"on_a_line.pt", {{0.1, 0.5}, {0.3, 0.5}, {0.5, 0.5}, {0.7, 0.5}, {0.9, 0.5}}, "one line"},
+    };
+    for (const auto& c : cases) {
+        const fs::path model = dir / c.name;
+        copy_model_with_metadata(test_models_dir() / "identity_256.pt", model,
+                                 [&](nlohmann::json& meta) { meta["template"] = c.points; });
+        const std::string what = error_of(model);
+        EXPECT_NE(what.find(model.string()), std::string::npos) << what;
+        EXPECT_NE(what.find("template"), std::string::npos) << what;
+        EXPECT_NE(what.find(c.reason), std::string::npos) << what;
+    }
+    // The committed models' templates (FFHQ's) load as before.
+    copy_model_with_metadata(test_models_dir() / "identity_256.pt", dir / "same.pt", [](nlohmann::json&) {});
+    EXPECT_EQ(error_of(dir / "same.pt"), "");
 }

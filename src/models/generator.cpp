@@ -27,6 +27,31 @@ using nlohmann::json;
     throw std::runtime_error(fmt::format("{}: {}", path, why));
 }
 
+// A template the similarity fit can map faces onto: five distinct points, not all on one line.
+// A degenerate one loaded fine and then failed every input (the identity net's crop has no size
+// between coinciding landmarks), so it is refused at load, naming the model.
+void check_template(const std::string& path, const CropTemplate& crop) {
+    constexpr double kMinSeparation = 0.01;  // of the crop side: 2.5 px of a 256-px crop
+    for (std::size_t i = 0; i < kNumLandmarks; ++i)
+        for (std::size_t j = i + 1; j < kNumLandmarks; ++j)
+            if (cv::norm(crop.points[i] - crop.points[j]) < kMinSeparation)
+                fail(path, fmt::format("aiportrait.json \"template\" is degenerate: {} and {} coincide",
+                                       kLandmarkNames[i], kLandmarkNames[j]));
+    // The spread across the points' main direction: the smaller singular value of the centred
+    // points. Zero when they lie on one line, where no similarity transform is determined well.
+    cv::Mat centred(static_cast<int>(kNumLandmarks), 2, CV_64F);
+    cv::Point2d mean(0, 0);
+    for (const cv::Point2f& p : crop.points) mean += cv::Point2d(p) / static_cast<double>(kNumLandmarks);
+    for (std::size_t i = 0; i < kNumLandmarks; ++i) {
+        centred.at<double>(static_cast<int>(i), 0) = crop.points[i].x - mean.x;
+        centred.at<double>(static_cast<int>(i), 1) = crop.points[i].y - mean.y;
+    }
+    cv::Mat w;
+    cv::SVD::compute(centred, w, cv::SVD::NO_UV);
+    if (w.at<double>(1) < kMinSeparation)
+        fail(path, "aiportrait.json \"template\" is degenerate: its five points lie (nearly) on one line");
+}
+
 GeneratorInfo parse_metadata(const std::string& path, const std::string& text) {
     GeneratorInfo info;
     info.path = path;
@@ -62,6 +87,7 @@ GeneratorInfo parse_metadata(const std::string& path, const std::string& text) {
                 fail(path, "aiportrait.json \"template\" points must be [x, y] within [0, 1]");
             info.crop.points[i] = cv::Point2f(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
         }
+        check_template(path, info.crop);
         info.crop.margin = require("margin").get<double>();
         if (info.crop.margin < 0 || info.crop.margin > 2)
             fail(path, "aiportrait.json \"margin\" must be within [0, 2]");
