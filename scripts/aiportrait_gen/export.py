@@ -18,7 +18,7 @@ from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
 
-def metadata(args, ck) -> str:
+def metadata(args, ck, model) -> str:
     """The generator's aiportrait.json: the one place its fields are written."""
     return json.dumps({
         "format_version": 1,
@@ -31,13 +31,14 @@ def metadata(args, ck) -> str:
         "margin": 0.0,
         "accepts_strength": True,
         "default_strength": args.default_strength,
-        "description": ("U-Net re-creating the face at 128 px from its edges and blurred colours, "
-                        "plus a 256-px detail head; see weights/README.md"),
+        "description": ("U-Net re-creating the face at 128 px from the face at r(s) px (an "
+                        "information bottleneck: 64 px at strength 0 to 10 px at 1), plus a 256-px "
+                        "detail head; no recognition net in training; see weights/README.md"),
         "training": {"step": int(ck.get("step", 0)), "images": int(ck.get("images", 0)),
                      "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
-                     "edge_levels": int(ck.get("args", {}).get("edge_levels", 3)),
-                     "abstraction_cap": float(ck.get("args", {}).get("abstraction_cap", 1.0)),
-                     "colour_cell": int(ck.get("args", {}).get("colour_cell", 0)),
+                     "bottleneck_min": float(model.g.conditioning.bottleneck.r_min),
+                     "bottleneck_max": float(model.g.conditioning.bottleneck.r_max),
+                     "colour_cell": int(model.colour_cell),
                      "ramp": args.ramp, "weights": "raw" if args.raw else "ema"},
     }, indent=2)
 
@@ -48,7 +49,7 @@ def export(ck: dict, output: str, args) -> None:
     scripted = torch.jit.script(m.eval())
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     tmp = output + ".tmp"
-    torch.jit.save(scripted, tmp, _extra_files={"aiportrait.json": metadata(args, ck)})
+    torch.jit.save(scripted, tmp, _extra_files={"aiportrait.json": metadata(args, ck, m)})
     os.replace(tmp, output)
 
 

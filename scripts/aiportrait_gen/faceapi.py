@@ -1,4 +1,4 @@
-"""face-api.js FaceRecognitionNet in PyTorch, for the identity loss of training (aiportrait_gen.train) and the yardstick.
+"""face-api.js FaceRecognitionNet in PyTorch, for the generator's yardstick (aiportrait_gen.evaluate).
 
 The same net as src/models/identity.cpp (the project's identity yardstick), read from the same files:
 @vladmandic/face-api 1.7.15 model/face_recognition_model-weights_manifest.json + .bin (tfjs,
@@ -6,8 +6,8 @@ uint8/uint16-quantised), fetched by scripts/fetch_models.sh into weights/face-ap
 order, padding and shortcut rules follow src/models/identity.cpp line by line; `check_against_cli()`
 compares distances with `aiportrait identity` so the two cannot drift apart silently.
 
-The net is frozen (requires_grad False) and differentiable, so a generator can be trained
-towards or away from a descriptor.
+The net measures; it never trains the generator (generator 1.0: an identity loss through it made
+0.3-0.7 learn adversarial scars). Nothing in train.py or losses.py imports this module.
 """
 import json
 import os
@@ -185,3 +185,26 @@ if __name__ == "__main__":
     ours, theirs = check_against_cli(*sys.argv[1:])
     print(f"port {ours:.4f}  cli {theirs:.4f}  |diff| {abs(ours - theirs):.5f}")
     sys.exit(0 if abs(ours - theirs) < 2e-3 else 1)
+
+
+class FaceApiJudge(nn.Module):
+    """Descriptors and pooled features of aligned 256-px faces (N x 3 x S x S in [-1, 1]), on the
+    crop face-api's alignDlib takes from the template's points (for the tight template: nearly
+    the whole crop), zero-padded to a square like face-api."""
+
+    def __init__(self, face_api_dir: str, template, size: int):
+        super().__init__()
+        points = [[x * size, y * size] for x, y in template]
+        self.box = face_crop_box(points, size, size)
+        self.net = FaceRecognitionNet(face_api_dir).eval()
+
+    def net_input(self, x: torch.Tensor) -> torch.Tensor:
+        """N x 3 x S x S in [-1, 1] -> face-api's 150-px input (RGB, 0-255)."""
+        bx, by, bw, bh = self.box
+        face = x[:, :, by:by + bh, bx:bx + bw]
+        n = max(bw, bh)  # the larger half of the padding after the face, as face-api pads
+        ph, pw = n - bh, n - bw
+        face = F.pad(face * 127.5 + 127.5, (pw - (pw + 1) // 2, (pw + 1) // 2,
+                                             ph - (ph + 1) // 2, (ph + 1) // 2))
+        return F.interpolate(face, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
+                             align_corners=False)

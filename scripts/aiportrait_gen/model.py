@@ -1,48 +1,81 @@
-"""The generator: a 128-px U-Net that re-creates a face from its abstraction, and a 256-px head
-that draws the detail above the U-Net's resolution. `Portrait` is the exact module that training
-optimises and that export_generator scripts, so what is measured in training is what ships.
+"""The generator: a 128-px U-Net that re-creates a face from an information bottleneck, and a
+256-px head that draws the detail above the U-Net's resolution. `Portrait` is the exact module
+that training optimises and that export_generator scripts, so what is measured in training is
+what ships.
 
-The generator never sees the face itself at full strength: it sees an *abstraction* of it (a
-strength-dependent blur of the colours plus a grayscale edge map whose source loses detail as
-strength rises) and re-creates a whole face from what it learned from thousands of others.
+Where the identity change comes from (generator 1.0): at strength s the generator sees the face
+only at a resolution r(s) (Bottleneck: 64 px of the 128-px face at s = 0 down to 10 px at 1,
+geometric) and invents everything finer from the face prior it learned from thousands of others:
+face hallucination used on purpose. No recognition net is in its training (0.3-0.7 pushed
+face-api's distance up, which made adversarial scars); the dial is the bottleneck.
 Upsample + conv only (no ConvTranspose2d: LibTorch 1.13 runs it on a slow CPU path).
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 TRAIN_SIZE = 128
-PYRAMID_LEVELS = 4  # strength 1 -> colours averaged over 2^4 = 16-px cells (8x8 map at 128 px)
-EDGE_LEVELS = 3  # strength 1 -> edges of the face downsampled 2^3 = 8x (16 px at 128 px)
+BOTTLENECK_MAX = 64.0  # r(0): px across the 128-px face
+BOTTLENECK_MIN = 10.0  # r(1)
 
 
 # ----------------------------------------------------------------------------------- model ----
 
-class Abstraction(nn.Module):
-    """Face x (N,3,H,W in [-1,1]) and strength s (N,) -> conditioning (N,5,H,W):
-    3 colour channels (a pyramid blur, detail removed as s rises), 1 edge channel, 1 strength map.
-    """
+class Bottleneck(nn.Module):
+    """Face x (N,3,H,W in [-1,1]) and strength s (N,) -> the face at resolution r(s) =
+    r_max (r_min / r_max)^s px, bilinearly back to H x W. A non-integer r blends the two integer
+    resolutions around it, so the dial is continuous and nothing finer than ceil(r) px passes.
 
-    def __init__(self, levels: int = PYRAMID_LEVELS, edge_levels: int = EDGE_LEVELS,
-                 cap: float = 1.0):
+    The same function is the generator's input, the conditional discriminators' condition and
+    the consistency loss's target (losses.consistency_l1): a portrait reproduces its own
+    condition exactly when it agrees with the photo at r(s), so a discriminator conditioned on it
+    judges realism, not the deviation from the photo that makes the new identity."""
+
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
         super().__init__()
-        self.levels = levels
-        self.edge_levels = edge_levels
-        # Strengths above `cap` abstract no further; only the strength plane still rises, so the
-        # last stretch of the dial is made by the identity loss, not by destroying more of the face
-        # (at 1 an 8x8 colour map leaves this generator too little: it scribbles).
-        self.cap = cap
+        if not 1.0 <= r_min <= r_max:
+            raise ValueError(f"bottleneck: need 1 <= r_min ({r_min}) <= r_max ({r_max})")
+        self.r_min = r_min
+        self.r_max = r_max
+
+    def resolution(self, s: torch.Tensor) -> torch.Tensor:
+        return self.r_max * (self.r_min / self.r_max) ** s.clamp(0.0, 1.0)
+
+    def at(self, x: torch.Tensor, size: int) -> torch.Tensor:
+        if size >= x.shape[2]:
+            return x
+        small = F.adaptive_avg_pool2d(x, [size, size])
+        return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode="bilinear",
+                             align_corners=False)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        r = self.resolution(s.to(x.dtype))
+        out = []
+        for i in range(x.shape[0]):
+            ri = float(r[i])
+            lo = int(math.floor(ri))
+            w = ri - float(lo)
+            xi = x[i:i + 1]
+            a = self.at(xi, lo)
+            if w > 1e-6:
+                a = a + w * (self.at(xi, lo + 1) - a)
+            out.append(a)
+        return torch.cat(out, 0)
+
+
+class Conditioning(nn.Module):
+    """What the U-Net sees (N,5,H,W): the bottleneck image (3), the Sobel edges of its luma (1:
+    derived from the bottleneck only, and the plane 0.3-0.7's U-Net was trained with, so their
+    weights are a start) and the strength (1)."""
+
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
+        super().__init__()
+        self.bottleneck = Bottleneck(r_min, r_max)
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
-
-    def level(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        if k == 0:
-            return x
-        f = 1 << k
-        small = F.avg_pool2d(x, f)
-        return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode="bilinear",
-                             align_corners=False)
 
     def edges(self, gray: torch.Tensor) -> torch.Tensor:
         g = F.pad(gray, (1, 1, 1, 1), mode="replicate")
@@ -51,23 +84,11 @@ class Abstraction(nn.Module):
         return torch.tanh(mag * 8.0) * 2.0 - 1.0
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        s4 = s.view(-1, 1, 1, 1).clamp(0.0, 1.0)
-        sa = s4.clamp(max=self.cap)
-        t = sa * float(self.levels)
-        colour = torch.zeros_like(x)
-        for k in range(self.levels + 1):
-            w = (1.0 - (t - float(k)).abs()).clamp(min=0.0)  # piecewise-linear over the levels
-            colour = colour + w * self.level(x, k)
-        gray = (x * self.luma).sum(dim=1, keepdim=True)
-        te = sa * float(self.edge_levels)  # edges lose fine detail as s rises
-        g = torch.zeros_like(gray)
-        for k in range(self.edge_levels + 1):
-            w = (1.0 - (te - float(k)).abs()).clamp(min=0.0)
-            g = g + w * self.level(gray, k)
-        gray = g
-        e = self.edges(gray)
+        b = self.bottleneck(x, s)
+        e = self.edges((b * self.luma).sum(dim=1, keepdim=True))
+        s4 = s.view(-1, 1, 1, 1).clamp(0.0, 1.0).to(x.dtype)
         smap = s4.expand(x.shape[0], 1, x.shape[2], x.shape[3]) * 2.0 - 1.0
-        return torch.cat([colour, e, smap], dim=1)
+        return torch.cat([b, e, smap], dim=1)
 
 
 def conv(cin: int, cout: int, stride: int = 1, norm: bool = True) -> nn.Sequential:
@@ -134,24 +155,22 @@ class UNet(nn.Module):
 class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
-    def __init__(self, edge_levels: int = EDGE_LEVELS, abstraction_cap: float = 1.0):
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
         super().__init__()
-        self.abstraction = Abstraction(edge_levels=edge_levels, cap=abstraction_cap)
+        self.conditioning = Conditioning(r_min, r_max)
         self.unet = UNet()
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return self.unet(self.abstraction(x, s))
-
+        return self.unet(self.conditioning(x, s))
 
 
 class Detail256(nn.Module):
     """Draws the octave above the U-Net's 128 px: a residual on the bilinear upsample of its
-    output. It sees the U-Net's 128-px face, the photo's own top octave scaled by (1 - strength)
-    (a CodeFormer-style fidelity gate: at low strength it may keep the photo's texture, at 1 it
-    gets none and must invent it) and the strength. It works at 128 px on space-to-depth planes
-    and pixel-shuffles its 12 output planes to 256 px: a third of the cost of the same convs at
-    256 px. The last conv starts at zero, so a fresh head adds nothing and a generator without
-    one (0.2) is continued from exactly."""
+    output. It sees the U-Net's 128-px face, the photo's own top octave scaled by the fidelity
+    gate (1 at strength 0, 0 from `fidelity_until` up: above it nothing of the photo passes but
+    the bottleneck, so the head must invent the texture) and the strength. It works at 128 px on
+    space-to-depth planes and pixel-shuffles its 12 output planes to 256 px: a third of the cost
+    of the same convs at 256 px. The last conv starts at zero, so a fresh head adds nothing."""
 
     def __init__(self, ch: int = 24):
         super().__init__()
@@ -160,10 +179,12 @@ class Detail256(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, face128: torch.Tensor, top: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(self, face128: torch.Tensor, top: torch.Tensor, s: torch.Tensor,
+                fidelity_until: float) -> torch.Tensor:
         s4 = s.view(-1, 1, 1, 1)
         smap = s4.expand(face128.shape[0], 1, face128.shape[2], face128.shape[3]) * 2.0 - 1.0
-        h = torch.cat([face128, F.pixel_unshuffle(top * (1.0 - s4), 2), smap], dim=1)
+        gate = (1.0 - s4 / fidelity_until).clamp(0.0, 1.0)
+        h = torch.cat([face128, F.pixel_unshuffle(top * gate, 2), smap], dim=1)
         h = F.leaky_relu(self.c1(h), 0.2)
         up = F.interpolate(face128, scale_factor=2.0, mode="bilinear", align_corners=False)
         return up + F.pixel_shuffle(self.out(h), 2)
@@ -194,23 +215,27 @@ class Portrait(nn.Module):
     """README "Generator contract": forward(x, strength), x N x 3 x 256 x 256 RGB in [-1, 1] (the
     aligned face), strength an N-vector in [0, 1].
 
-    1. x is area-downsampled to 128 px and the U-Net re-creates the face from its abstraction;
+    1. x is area-downsampled to 128 px and the U-Net re-creates the face from its bottleneck;
     2. Detail256 upsamples that to 256 px and draws the top octave;
-    3. below strength `ramp` the output is blended towards x linearly, so strength 0 returns the
+    3. the chroma on `colour_cell`-px cells is locked to the photo's (no finer than r(1));
+    4. below strength `ramp` the output is blended towards x linearly, so strength 0 returns the
        aligned face exactly (forward only: training optimises `generate`)."""
 
-    def __init__(self, edge_levels: int = EDGE_LEVELS, ramp: float = 0.25,
-                 abstraction_cap: float = 1.0, colour_cell: int = 0):
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
+                 ramp: float = 0.25, colour_cell: int = 32):
         super().__init__()
-        self.g = Generator(edge_levels, abstraction_cap)
+        self.g = Generator(r_min, r_max)
         self.detail = Detail256()
         self.ramp = ramp
         self.colour_cell = colour_cell
+        # the photo's top octave reaches the detail head only below this strength (the blend
+        # ramp's end at export's default): fixed, so training and every export agree
+        self.fidelity_until = 0.25
 
     def generate(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         small = F.avg_pool2d(x, 2)
         top = x - F.interpolate(small, scale_factor=2.0, mode="bilinear", align_corners=False)
-        out = self.detail(self.g(small, s), top, s)
+        out = self.detail(self.g(small, s), top, s, self.fidelity_until)
         if self.colour_cell > 0:
             out = lock_chroma(out, x, self.colour_cell)
         return out
@@ -225,32 +250,30 @@ class Portrait(nn.Module):
 
 
 def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
-    """The Portrait a checkpoint's trainer arguments describe (its model options; a checkpoint from
-    before an option was added gets that option's old behaviour)."""
-    return Portrait(int(args.get("edge_levels", EDGE_LEVELS)), ramp,
-                    float(args.get("abstraction_cap", 1.0)), int(args.get("colour_cell", 0)))
+    """The Portrait a checkpoint's trainer arguments describe."""
+    return Portrait(float(args.get("bottleneck_min", BOTTLENECK_MIN)),
+                    float(args.get("bottleneck_max", BOTTLENECK_MAX)), ramp,
+                    int(args.get("colour_cell", 32)))
 
 
 def load_portrait_weights(model: Portrait, path: str) -> str:
-    """Loads a checkpoint's "G" state or an exported TorchScript generator (the committed default)
-    into `model`, or the EMA generator of a portable .npz (data.save_portable). A 0.2 export has
-    no Detail256: that head then stays at its zero start. Returns a description for the log."""
+    """Loads a checkpoint's "G" state, an exported TorchScript generator (the committed default)
+    or the EMA generator of a portable .npz (data.save_portable) into `model`. A 0.3-0.7 export
+    (abstraction in front of the same U-Net) loads too: its conditioning buffers are the same
+    Sobel and luma taps. Returns a description for the log."""
     if path.endswith(".npz"):
         from .data import load_portable
-        model.load_state_dict(load_portable(path)[0]["G_ema"])
-        return "portable EMA generator"
+        state, kind = load_portable(path)[0]["G_ema"], "portable EMA generator"
+    else:
+        try:
+            state, kind = torch.jit.load(path, map_location="cpu").state_dict(), "exported generator"
+        except RuntimeError:
+            state, kind = torch.load(path, map_location="cpu")["G"], "checkpoint"
+    if any(k.startswith("g.abstraction.") for k in state):
+        state = {k.replace("g.abstraction.", "g.conditioning."): v for k, v in state.items()}
+        kind += " of the abstraction era (0.3-0.7: its U-Net and head, a new input)"
     try:
-        state = torch.jit.load(path, map_location="cpu").state_dict()
-        kind = "exported generator"
-    except RuntimeError:
-        ck = torch.load(path, map_location="cpu")
-        state = ck["G"]
-        kind = "checkpoint"
-    if not any(k.startswith("detail.") for k in state):  # 0.2 layout: g.* only (or bare G)
-        state = {(k if k.startswith("g.") else "g." + k): v for k, v in state.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or any(not k.startswith("detail.") for k in missing):
-            raise ValueError(f"{path}: not an aiportrait generator ({unexpected or missing})")
-        return f"{kind} without a detail head (head starts at zero)"
-    model.load_state_dict(state)
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: not an aiportrait generator of this layout ({e})") from None
     return kind

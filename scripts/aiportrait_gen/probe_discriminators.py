@@ -2,16 +2,15 @@
 
     /usr/bin/python3 -m aiportrait_gen.probe_discriminators WORK/ckpt/last.pt --work WORK [--strengths 0.1,0.5,0.9]
 
-(run from scripts/). Prints, per discriminator and strength, the mean least-squares logit on the
-held-out originals and on their portraits (targets 1 and 0) and the separation between them.
+(run from scripts/). Prints, per discriminator of losses.DISCRIMINATORS and strength, the mean
+logit on the held-out originals and on their portraits (no augmentation) and the gap.
 
 Why (2026-12-06): the training log's D losses cannot tell a discriminator that wins for a useless
-reason from one that helps. The conditional structure D of the 0.7 recipe sat at a loss of
-~0.005 for hours: it separated real from portrait perfectly at every strength (logits 1.02 vs
-0.02), most likely by the portrait's deviation from the photo that its condition carries (and
-that the identity band demands), so it gave no gradient towards a realistic face; an
-unconditional one sat at chance (0.497 on both).
-A few seconds on a checkpoint show which discriminators carry a signal before hours are spent.
+reason from one that helps. 0.7's conditional structure D sat at a loss of ~0.005 for hours: it
+separated real from portrait perfectly at every strength (logits 1.02 vs 0.02) by the portrait's
+deviation from the photo that its condition carried, and so gave no gradient towards a realistic
+face; an unconditional one tried then sat at chance. A few seconds on a checkpoint show which
+discriminators carry a signal before hours are spent.
 """
 import argparse
 
@@ -19,8 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .losses import (ComponentCrops, eye_discriminator, mouth_discriminator, nose_discriminator,
-                     structure_discriminator, structure_is_conditional, texture_discriminator)
+from .losses import DISCRIMINATORS, ComponentCrops, Context
 from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
@@ -29,15 +27,12 @@ def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
     """[(discriminator, strength, mean logit on originals, mean logit on portraits)]."""
     G = portrait_for(ck.get("args", {}))
     G.load_state_dict(ck["G"])
-    conditional = structure_is_conditional(ck["Ds"])
-    nets = {}  # name -> (checkpoint key, discriminator), in the order they are printed
-    for name, key, make in (("structure", "Ds", lambda: structure_discriminator(conditional)),
-                            ("texture", "Dt", texture_discriminator), ("eye", "Deye", eye_discriminator),
-                            ("mouth", "Dmouth", mouth_discriminator), ("nose", "Dnose", nose_discriminator)):
-        if key in ck:
-            net = make()
-            net.load_state_dict(ck[key])
-            nets[name] = net.eval()
+    nets = {}
+    for spec in DISCRIMINATORS:
+        if spec.name in ck["D"]:
+            net = spec.make()
+            net.load_state_dict(ck["D"][spec.name])
+            nets[spec.name] = (spec, net.eval())
     crops = ComponentCrops(template, 256)
     off = crops.offsets(torch.Generator().manual_seed(0))
     rows = []
@@ -45,19 +40,10 @@ def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
         for sv in strengths:
             s = torch.full((len(faces),), float(sv))
             fake = G.generate(faces, s)
-            r128, f128 = F.avg_pool2d(faces, 2), F.avg_pool2d(fake, 2)
-            if conditional:
-                cond = G.g.abstraction(r128, s)
-                r128, f128 = torch.cat([cond, r128], 1), torch.cat([cond, f128], 1)
-            (eye_r, mouth_r), (eye_f, mouth_f) = crops(faces, off), crops(fake, off)
-            inputs = {"structure": (r128, f128),
-                      "texture": (faces[:, :, 64:192, 64:192], fake[:, :, 64:192, 64:192]),
-                      "eye": (eye_r, eye_f), "mouth": (mouth_r, mouth_f)}
-            if "nose" in nets:
-                inputs["nose"] = (crops.nose(faces, off), crops.nose(fake, off))
-            for name, net in nets.items():
-                real, portrait = inputs[name]
-                rows.append((name, float(sv), float(net(real)[1].mean()), float(net(portrait)[1].mean())))
+            ctx = Context(G.g.conditioning.bottleneck(F.avg_pool2d(faces, 2), s), off, (64, 64), crops)
+            for name, (spec, net) in nets.items():
+                rows.append((name, float(sv), float(net(spec.view(faces, ctx))[1].mean()),
+                             float(net(spec.view(fake, ctx))[1].mean())))
     return rows
 
 
@@ -71,13 +57,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     ck = torch.load(args.checkpoint, map_location="cpu")
-    if "Ds" not in ck or "G" not in ck:
+    if "D" not in ck or "G" not in ck:
         raise SystemExit(f"{args.checkpoint}: no discriminators in it (a kept step_*.pt holds only "
                          "the EMA generator; probe WORK/ckpt/last.pt)")
     _, held, _, template = D.load(args.work)
     faces = D.to_tensor(held[:args.n], "cpu")
     print(f"{args.checkpoint}: step {ck.get('step')}, {len(faces)} held-out faces "
-          "(mean logit; least-squares targets: original 1, portrait 0)")
+          "(mean logit: positive = judged real)")
     print(f"{'discriminator':>13} {'strength':>8} {'original':>9} {'portrait':>9} {'gap':>6}")
     for name, s, real, fake in probe(ck, faces, [float(v) for v in args.strengths.split(",")],
                                      template or TIGHT_TEMPLATE):

@@ -1,6 +1,7 @@
-"""losses.ComponentCrops: the eye and mouth windows sit on the template's landmarks, the right eye
-comes out mirrored (so a mirrored face gives the same eye windows, swapped), the jitter moves
-both windows together and never leaves the crop, and the discriminators take the windows.
+"""losses.ComponentCrops and the table of discriminators: the eye and mouth windows sit on the
+template's landmarks, the right eye comes out mirrored (so a mirrored face gives the same eye
+windows, swapped), the jitter moves both windows together and never leaves the crop, and every
+discriminator of losses.DISCRIMINATORS takes its view of a face.
 
     /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
 """
@@ -8,7 +9,7 @@ import unittest
 
 import torch
 
-from aiportrait_gen.losses import ComponentCrops, eye_discriminator, mouth_discriminator, nose_discriminator
+from aiportrait_gen.losses import DISCRIMINATORS, ComponentCrops, draw_context
 from aiportrait_gen.template import TIGHT_TEMPLATE
 
 
@@ -44,15 +45,6 @@ class Components(unittest.TestCase):
         self.assertLess(abs(mx - (mw - 1) / 2), 2.0)
         self.assertLess(abs(my - (mh - 1) / 2), 2.0)
 
-    def test_nose_window_holds_the_nose_tip_a_little_below_its_centre(self):
-        nose = self.crops.nose(marked_face(), (0, 0))
-        w, h = ComponentCrops.NOSE
-        self.assertEqual(tuple(nose.shape), (1, 3, h, w))
-        nx, ny = dot_centre(nose[0])  # only the nose dot: the eyes and mouth lie outside
-        self.assertLess(abs(nx - (w - 1) / 2), 2.0)
-        self.assertLess(abs(ny - ((h - 1) / 2 + 4)), 2.0)
-        self.assertEqual(int((nose[0].abs().sum(0) > 0).sum()), 9)
-
     def test_mirrored_face_swaps_the_eye_windows(self):
         x = torch.rand(2, 3, 256, 256)
         eyes, mouth = self.crops(x, (3, -2))
@@ -75,14 +67,25 @@ class Components(unittest.TestCase):
             seen.add(round(ex))
         self.assertGreater(len(seen), 3)
 
-    def test_discriminators_take_the_windows(self):
-        eyes, mouth = self.crops(torch.rand(2, 3, 256, 256), (0, 0))
-        _, le = eye_discriminator()(eyes)
-        _, lm = mouth_discriminator()(mouth)
-        self.assertEqual(tuple(le.shape), (4, 1, 6, 8))
-        self.assertEqual(tuple(lm.shape), (2, 1, 8, 16))
-        _, ln = nose_discriminator()(self.crops.nose(torch.rand(2, 3, 256, 256), (0, 0)))
-        self.assertEqual(tuple(ln.shape), (2, 1, 8, 8))
+    def test_every_discriminator_takes_its_view(self):
+        x, cond = torch.rand(2, 3, 256, 256), torch.rand(2, 3, 128, 128)
+        ctx = draw_context(cond, self.crops, torch.Generator().manual_seed(0))
+        shapes = {}
+        for spec in DISCRIMINATORS:
+            _, logits = spec.make()(spec.view(x, ctx))
+            shapes[spec.name] = tuple(logits.shape)
+        self.assertEqual(shapes, {"face64": (2, 1, 8, 8), "face128": (2, 1, 16, 16),
+                                  "texture256": (2, 1, 32, 32), "eyes": (4, 1, 6, 8),
+                                  "mouth": (2, 1, 8, 16)})
+
+    def test_whole_face_views_carry_the_condition_beside_the_image(self):
+        x, cond = torch.zeros(1, 3, 256, 256), torch.ones(1, 3, 128, 128)
+        ctx = draw_context(cond, self.crops, torch.Generator().manual_seed(0))
+        for spec in DISCRIMINATORS:
+            if spec.name.startswith("face"):
+                view = spec.view(x, ctx)
+                self.assertTrue(torch.equal(view[:, :3], torch.ones_like(view[:, :3])), spec.name)
+                self.assertTrue(torch.equal(view[:, 3:], torch.zeros_like(view[:, 3:])), spec.name)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from aiportrait_gen.evaluate import check_targets
 
 def row(name, faceapi_median=0.5, faceres_median=0.29):
     return {"name": name, "faces": 10, "sharp": 0.9, "sigma_hf": 0.5, "sigma_coh": 0.2, "kid_e3": 9.0,
+            "kid_random_e3": 4.0,
             "faceapi_median": faceapi_median, "faceapi_band": 0.85,
             "faceres_median": faceres_median, "faceres_band": 0.8}
 
@@ -14,7 +15,7 @@ def row(name, faceapi_median=0.5, faceres_median=0.29):
 class CheckTargets(unittest.TestCase):
     def test_default_only_judges_the_default(self):
         checks = dict(check_targets([row("s=0.9"), row("default 0.9")], "default 0.9"))
-        self.assertEqual(len(checks), 5)
+        self.assertEqual(len(checks), 5)  # sharp, two KIDs, two bands
         self.assertTrue(all(checks.values()))
         self.assertFalse(any("rise" in text for text in checks))
 
@@ -30,6 +31,14 @@ class CheckTargets(unittest.TestCase):
         rows = [row(f"s={s}", m, m / 2) for s, m in medians.items()] + [row("default 0.9")]
         checks = check_targets(rows, "default 0.9")
         self.assertFalse(all(ok for _, ok in checks))
+
+
+    def test_the_critic_is_judged_where_it_ran(self):
+        d = dict(row("default 0.9"), critic=0.70)
+        checks = dict(check_targets([row("s=0.9"), d], "default 0.9"))
+        self.assertFalse(checks["fresh critic <= 65% at the default"])
+        d["critic"] = 0.60
+        self.assertTrue(dict(check_targets([d], "default 0.9"))["fresh critic <= 65% at the default"])
 
 
 if __name__ == "__main__":

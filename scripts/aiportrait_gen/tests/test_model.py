@@ -1,5 +1,5 @@
-"""model.py's two options: the abstraction cap (strengths above it abstract no further) and the
-chroma lock (the portrait's coarse chroma is the photo's), and that export carries both.
+"""model.py: the bottleneck (the dial: nothing finer than r(s) px of the photo reaches the portrait
+above the blend ramp), the chroma lock, and that export carries the model's options.
 
     /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
 """
@@ -12,7 +12,7 @@ import unittest
 import torch
 
 from aiportrait_gen.export import export
-from aiportrait_gen.model import Abstraction, Portrait, lock_chroma
+from aiportrait_gen.model import Bottleneck, Portrait, lock_chroma
 
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 CB = torch.tensor([-0.168736, -0.331264, 0.5]).view(1, 3, 1, 1)
@@ -24,23 +24,60 @@ def faces(n=2, size=64, seed=0):
     return torch.rand(n, 3, size, size, generator=g) * 2 - 1
 
 
-class AbstractionCap(unittest.TestCase):
-    def test_above_the_cap_only_the_strength_plane_moves(self):
-        x, a = faces(), Abstraction(cap=0.9)
-        at_cap, at_one = a(x, torch.full((2,), 0.9)), a(x, torch.ones(2))
-        self.assertTrue(torch.equal(at_cap[:, :4], at_one[:, :4]))  # colours and edges
-        self.assertFalse(torch.equal(at_cap[:, 4:], at_one[:, 4:]))  # strength plane
-        self.assertTrue(torch.allclose(at_one[:, 4:], torch.ones_like(at_one[:, 4:])))
+def checker(size: int, cell: int) -> torch.Tensor:
+    """1 x 3 x S x S: +-1 squares of `cell` px (zero mean over any 2 x 2 cells)."""
+    i = torch.arange(size) // cell
+    return (((i.view(-1, 1) + i.view(1, -1)) % 2).float() * 2 - 1).expand(1, 3, size, size)
 
-    def test_below_the_cap_and_without_one_nothing_changes(self):
-        x = faces()
-        for s in (0.0, 0.5, 0.85):
-            st = torch.full((2,), s)
-            self.assertTrue(torch.equal(Abstraction(cap=0.9)(x, st), Abstraction()(x, st)))
-        # without a cap, strength 1 abstracts further than 0.9
-        plain = Abstraction()
-        self.assertFalse(torch.equal(plain(x, torch.full((2,), 0.9))[:, :4],
-                                     plain(x, torch.ones(2))[:, :4]))
+
+class TheBottleneck(unittest.TestCase):
+    def test_resolution_falls_geometrically_from_r_max_to_r_min(self):
+        b = Bottleneck(10.0, 64.0)
+        r = b.resolution(torch.tensor([0.0, 0.5, 1.0, 1.5, -1.0]))
+        torch.testing.assert_close(r, torch.tensor([64.0, 8.0 * 10 ** 0.5, 10.0, 10.0, 64.0]))
+
+    def test_detail_finer_than_r_does_not_pass(self):
+        b, x = Bottleneck(16.0, 64.0), faces(1, 128)
+        fine = x + 0.2 * checker(128, 2)  # cancels in every 8-px cell of the 16-px face
+        s = torch.ones(1)
+        self.assertLess(float((b(fine, s) - b(x, s)).abs().max()), 1e-5)
+        self.assertGreater(float((b(fine, torch.zeros(1)) - b(x, torch.zeros(1))).abs().max()), 0.05)
+
+    def test_the_dial_is_continuous_between_integer_resolutions(self):
+        b, x = Bottleneck(), faces(1, 128)
+        s = float(torch.log(torch.tensor(64 / 20.0)) / torch.log(torch.tensor(64 / 10.0)))  # r = 20
+        near = [b(x, torch.tensor([s + d])) for d in (-1e-4, 1e-4)]
+        self.assertLess(float((near[0] - near[1]).abs().max()), 2e-3)
+
+    def test_each_face_of_a_batch_gets_its_own_resolution(self):
+        b, x = Bottleneck(), faces(2, 128)
+        both = b(x, torch.tensor([0.2, 0.9]))
+        torch.testing.assert_close(both[1:], b(x[1:], torch.tensor([0.9])))
+        torch.testing.assert_close(both[:1], b(x[:1], torch.tensor([0.2])))
+
+    def test_a_portrait_at_strength_1_depends_only_on_the_bottleneck(self):
+        """Through the whole module: the 256-px detail head gets none of the photo's top octave
+        and the chroma lock's cells are coarser than r(1)."""
+        torch.manual_seed(0)
+        m = Portrait(r_min=16.0).eval()
+        for p in m.parameters():  # the detail head starts at zero: give every weight a value
+            p.data.normal_(0, 0.05)
+        x = faces(1, 256, seed=3)
+        fine = x + 0.2 * checker(256, 4)  # 2-px squares at 128 px: cancels in 8-px cells
+        with torch.no_grad():
+            at1 = [m(v, torch.ones(1)) for v in (x, fine)]
+            at_low = [m(v, torch.full((1,), 0.3)) for v in (x, fine)]
+        self.assertLess(float((at1[0] - at1[1]).abs().max()), 1e-4)
+        self.assertGreater(float((at_low[0] - at_low[1]).abs().max()), 1e-3)
+
+    def test_strength_0_returns_the_aligned_face_exactly(self):
+        x = faces(2, 256)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(Portrait().eval()(x, torch.zeros(2)), x))
+
+    def test_a_bottleneck_wider_than_its_range_is_refused(self):
+        with self.assertRaises(ValueError):
+            Bottleneck(20.0, 10.0)
 
 
 class ChromaLock(unittest.TestCase):
@@ -75,10 +112,10 @@ class ChromaLock(unittest.TestCase):
 
 
 class Export(unittest.TestCase):
-    def test_the_exported_module_carries_both_options(self):
-        m = Portrait(abstraction_cap=0.9, colour_cell=32)
+    def test_the_exported_module_carries_the_options(self):
+        m = Portrait(r_min=12.0, r_max=48.0, colour_cell=16)
         ck = {"G_ema": m.state_dict(), "step": 1, "images": 8,
-              "args": {"edge_levels": 3, "abstraction_cap": 0.9, "colour_cell": 32}}
+              "args": {"bottleneck_min": 12.0, "bottleneck_max": 48.0, "colour_cell": 16}}
         args = argparse.Namespace(name="t", version="0", default_strength=0.9, ramp=0.25, raw=False)
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "g.pt")
@@ -86,14 +123,15 @@ class Export(unittest.TestCase):
             extra = {"aiportrait.json": ""}
             loaded = torch.jit.load(path, _extra_files=extra)
         meta = json.loads(extra["aiportrait.json"])["training"]
-        self.assertEqual((meta["abstraction_cap"], meta["colour_cell"]), (0.9, 32))
+        self.assertEqual((meta["bottleneck_min"], meta["bottleneck_max"], meta["colour_cell"]),
+                         (12.0, 48.0, 16))
         x = torch.rand(2, 3, 256, 256) * 2 - 1
         with torch.no_grad():
             self.assertTrue(torch.equal(loaded(x, torch.zeros(2)), x))  # strength 0 exact
             ref = m.eval()(x, torch.ones(2))
             self.assertLess(float((loaded(x, torch.ones(2)) - ref).abs().max()), 1e-5)
-        self.assertEqual(loaded.g.abstraction.cap, 0.9)
-        self.assertEqual(loaded.colour_cell, 32)
+        self.assertEqual(loaded.g.conditioning.bottleneck.r_min, 12.0)
+        self.assertEqual(loaded.colour_cell, 16)
 
 
 if __name__ == "__main__":

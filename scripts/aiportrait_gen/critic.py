@@ -1,0 +1,148 @@
+"""The fresh critic: a classifier two-sample test (Lopez-Paz & Oquab, ICLR 2017) of real aligned
+faces against portraits, with a small CNN trained from scratch on the held-out faces. No generator
+ever trained against it, so it sees what the training's own discriminators were fooled by (0.7.0:
+85 %, as far from real faces as a sigma-3 blur; the numeric yardstick passed at the same time).
+
+The recipe is fixed so that numbers from different people agree (issue "Generator 1.0"):
+- faces alternate between the two classes (face i is real when i is even, the other kind when i
+  is odd), so no face is seen in both; the central 192 x 192 of each 256 crop, area-scaled to 96;
+- the same random flip and JPEG quality 70-95 for both classes (the JPEG drawn once per image);
+- CNN of four 3x3 stride-2 convs (32, 64, 128, 128), each with BatchNorm and LeakyReLU 0.2,
+  global mean, linear; Adam 2e-3, batch 32, 30 epochs, 4 folds;
+- the score is the held-out accuracy over the folds: 50 % = indistinguishable.
+
+Also here: KID on a randomly initialised CNN's pooled features (fixed seed), a realism distance
+that no descriptor we might have trained against defines.
+"""
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SIZE = 96
+
+
+def prepare(crops: np.ndarray, seed: int = 0) -> np.ndarray:
+    """uint8 N x 256 x 256 x 3 RGB -> float32 N x 3 x 96 x 96 in [-1, 1]: the central 192 px,
+    area-scaled, re-encoded as JPEG at a random quality 70-95 (seeded per position)."""
+    rng = np.random.default_rng(seed)
+    h, w = crops.shape[1:3]
+    side = h * 3 // 4
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    out = np.empty((len(crops), 3, SIZE, SIZE), np.float32)
+    for i, c in enumerate(crops):
+        small = cv2.resize(np.ascontiguousarray(c[y0:y0 + side, x0:x0 + side]), (SIZE, SIZE),
+                           interpolation=cv2.INTER_AREA)
+        q = int(rng.integers(70, 96))
+        ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, q])
+        small = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        out[i] = small.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    return out
+
+
+class CriticNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers, c = [], 3
+        for cout in (32, 64, 128, 128):
+            layers += [nn.Conv2d(c, cout, 3, 2, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+            c = cout
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x).mean((2, 3))).squeeze(1)
+
+
+def alternate(a: np.ndarray, b: np.ndarray):
+    """(images, labels): image i from `a` (label 0) when i is even, from `b` (label 1) when odd.
+    `a` and `b` are the same faces in the same order (e.g. originals and their portraits)."""
+    n = min(len(a), len(b))
+    labels = np.arange(n) % 2
+    return np.where(labels[:, None, None, None] == 0, a[:n], b[:n]), labels
+
+
+def two_sample_test(a: np.ndarray, b: np.ndarray, folds: int = 4, epochs: int = 30,
+                    batch: int = 32, lr: float = 2e-3, seed: int = 0):
+    """Held-out accuracy of the critic telling `a` from `b` (prepared arrays, same faces in the
+    same order), and each image's held-out probability of being `b` (NaN where it is from `a`).
+    """
+    x, y = alternate(a, b)
+    n = len(x)
+    order = np.random.default_rng(seed).permutation(n)
+    correct, p_b = 0, np.full(n, np.nan)
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        torch.manual_seed(seed + k)
+        net = CriticNet()
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        gen = torch.Generator().manual_seed(seed + k)
+        xt, yt = torch.from_numpy(x[train]), torch.from_numpy(y[train]).float()
+        net.train()
+        for _ in range(epochs):
+            perm = torch.randperm(len(train), generator=gen)
+            for i in range(0, len(train), batch):
+                j = perm[i:i + batch]
+                if len(j) < 2:  # BatchNorm needs two
+                    continue
+                xb = xt[j]
+                flip = torch.rand(len(j), generator=gen) < 0.5
+                xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(3), xb)
+                loss = F.binary_cross_entropy_with_logits(net(xb), yt[j])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            prob = torch.sigmoid(net(torch.from_numpy(x[test]))).numpy()
+        correct += int(((prob > 0.5).astype(int) == y[test]).sum())
+        p_b[test] = np.where(y[test] == 1, prob, np.nan)
+    return correct / n, p_b
+
+
+def surest(crops_b: np.ndarray, p_b: np.ndarray, count: int = 16, cols: int = 8) -> np.ndarray:
+    """A grid (RGB uint8) of the `count` images of the second class the critic was surest about:
+    where to look."""
+    idx = [i for i in np.argsort(-np.nan_to_num(p_b, nan=-1.0)) if not np.isnan(p_b[i])][:count]
+    tiles = [crops_b[i] for i in idx]
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(crops_b[0]))
+    rows = [np.concatenate(tiles[r:r + cols], axis=1) for r in range(0, len(tiles), cols)]
+    return np.concatenate(rows, axis=0)
+
+
+class RandomFeatures(nn.Module):
+    """A randomly initialised CNN (fixed seed, never trained): for each of its four layers the
+    spatial mean and standard deviation of every channel (1,408-D), on the critic's 96-px
+    inputs, for a KID that no trained descriptor defines. The standard deviations carry the
+    texture: pooled means alone barely tell a sigma-3 blur from sharp images."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        layers, c = [], 3
+        for cout in (64, 128, 256, 256):
+            conv = nn.Conv2d(c, cout, 3, 2, 1)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / (9 * c)) ** 0.5)
+                conv.bias.zero_()
+            layers += [conv, nn.ReLU()]
+            c = cout
+        self.body = nn.Sequential(*layers).eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        stats = []
+        for layer in self.body:
+            x = layer(x)
+            if isinstance(layer, nn.ReLU):
+                stats += [x.mean((2, 3)), x.std((2, 3))]
+        return torch.cat(stats, 1)
+
+
+def random_features(prepared: np.ndarray, seed: int = 0) -> np.ndarray:
+    net = RandomFeatures(seed)
+    with torch.no_grad():
+        return torch.cat([net(torch.from_numpy(prepared[i:i + 64]))
+                          for i in range(0, len(prepared), 64)]).numpy()
