@@ -13,6 +13,10 @@ packages=(
   libjpeg-dev libpng-dev zlib1g-dev
   # Without OpenBLAS LibTorch falls back to reference BLAS: convolutions 10-25x slower.
   libopenblas0-openmp
+  # What the tests and README's commands run beyond Debian's Essential set (a fresh Debian 12
+  # lacks them; tests/check_setup_packages.sh keeps this list whole): cpack -G DEB needs file,
+  # `man aiportrait` man-db, the manifest recipes jq, path_hex's `xxd -r -p` xxd.
+  file man-db jq xxd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -30,6 +30,14 @@ grep -q "^aiportrait [0-9]" <<< "$version" || fail "--version: $version"
 grep -q "LibTorch .*OpenCV" <<< "$version" || fail "--version lacks library versions: $version"
 grep -q "default generator: aiportrait-default " <<< "$version" || fail "--version lacks the model: $version"
 
+# The page as a user reads it: `man aiportrait` finds it under the prefix and renders it without
+# a groff warning.
+command -v man > /dev/null || fail "man is not installed (Debian: man-db; scripts/setup.sh installs it)"
+rendered="$(LC_ALL=C MANPATH="$prefix/share/man" man --warnings aiportrait 2> "$work/man.err")" \
+  || fail "man aiportrait failed: $(cat "$work/man.err")"
+[[ ! -s "$work/man.err" ]] || fail "man aiportrait warns: $(cat "$work/man.err")"
+grep -q "aiportrait - turn photos" <<< "$rendered" || fail "man aiportrait shows no NAME line: ${rendered:0:300}"
+
 # One source for the docs: every option --help prints is in the man page (troff's \- is -).
 man_text="$(sed 's/\\-/-/g' "$prefix/share/man/man1/aiportrait.1")"
 help="$("$prefix/bin/aiportrait" --help; "$prefix/bin/aiportrait" identity --help; "$prefix/bin/aiportrait" gallery --help)"
