@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 
+from . import contract
 from . import critic as C
 from . import data as D
 from . import yardstick as Y
@@ -35,12 +36,6 @@ from .template import TIGHT_TEMPLATE
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FACEAPI_BAND, FACERES_BAND = (0.40, 0.60), (0.20, 0.38)
-
-
-def model_metadata(path: str) -> dict:
-    extra = {"aiportrait.json": ""}
-    torch.jit.load(path, map_location="cpu", _extra_files=extra)
-    return json.loads(extra["aiportrait.json"])
 
 
 def eval_photo_crops(template, faces_dir: str, cli: str, threads: int) -> np.ndarray:
@@ -200,17 +195,17 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    meta = model_metadata(args.model)
+    model, meta = contract.load(args.model)
     template = meta.get("template", TIGHT_TEMPLATE)
     if args.set == "heldout":
         _, crops, _, _ = D.load(args.work)
         crops = crops[:args.n] if args.n > 0 else crops
     else:
         crops = eval_photo_crops(template, args.faces, args.cli, args.threads)
-    model = torch.jit.load(args.model, map_location="cpu").eval()
+    model.eval()
     judges = Judges(template, args.faceres)
     ref = judges(crops)
-    default = float(meta.get("default_strength", 1.0))
+    default = contract.default_strength(meta)
     print(f"{args.model}: {meta.get('name')} {meta.get('version')}, default strength {default}; "
           f"{len(crops)} {args.set} faces", file=sys.stderr)
 

@@ -8,49 +8,39 @@ The module is model.Portrait itself (README "Generator contract": forward(x, str
 the checkpoint's EMA weights (its raw weights with --raw). aiportrait.json goes into the archive.
 """
 import argparse
-import json
 import os
 import time
 
 import torch
 
+from . import contract
 from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
 
-def metadata(args, ck, model) -> str:
-    """The generator's aiportrait.json: the one place its fields are written."""
-    return json.dumps({
-        "format_version": 1,
-        "name": args.name,
-        "version": args.version,
-        "license": ("Code: the aiportrait project's licence. Weights: trained on UTKFace, which is "
-                    "for non-commercial research use only; so are these weights."),
-        "input_size": 256,
-        "template": ck.get("template") or TIGHT_TEMPLATE,
-        "margin": 0.0,
-        "accepts_strength": True,
-        "default_strength": args.default_strength,
-        "description": ("U-Net re-creating the face at 128 px from the face at r(s) px (an "
-                        "information bottleneck: 64 px at strength 0 to 10 px at 1), plus a 256-px "
-                        "detail head; no recognition net in training; see weights/README.md"),
-        "training": {"step": int(ck.get("step", 0)), "images": int(ck.get("images", 0)),
-                     "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
-                     "bottleneck_min": float(model.g.conditioning.bottleneck.r_min),
-                     "bottleneck_max": float(model.g.conditioning.bottleneck.r_max),
-                     "colour_cell": int(model.colour_cell),
-                     "ramp": args.ramp, "weights": "raw" if args.raw else "ema"},
-    }, indent=2)
+def metadata(args, ck, model) -> dict:
+    """The default generator's aiportrait.json (fields: contract.metadata)."""
+    bn = model.g.conditioning.bottleneck
+    return contract.metadata(
+        name=args.name, version=args.version,
+        license=("Code: the aiportrait project's licence. Weights: trained on UTKFace, which is "
+                 "for non-commercial research use only; so are these weights."),
+        template=ck.get("template") or TIGHT_TEMPLATE, accepts_strength=True,
+        default_strength=args.default_strength,
+        description=(f"U-Net re-creating the face at 128 px from the face at r(s) px (an "
+                     f"information bottleneck: {bn.r_max:g} px at strength 0 to {bn.r_min:g} px at 1), "
+                     "plus a 256-px detail head; no recognition net in training; see weights/README.md"),
+        training={"step": int(ck.get("step", 0)), "images": int(ck.get("images", 0)),
+                  "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
+                  "bottleneck_min": float(bn.r_min), "bottleneck_max": float(bn.r_max),
+                  "colour_cell": int(model.colour_cell),
+                  "ramp": args.ramp, "weights": "raw" if args.raw else "ema"})
 
 
 def export(ck: dict, output: str, args) -> None:
     m = portrait_for(ck.get("args", {}), args.ramp)
     m.load_state_dict(ck["G"] if args.raw or "G_ema" not in ck else ck["G_ema"])
-    scripted = torch.jit.script(m.eval())
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = output + ".tmp"
-    torch.jit.save(scripted, tmp, _extra_files={"aiportrait.json": metadata(args, ck, m)})
-    os.replace(tmp, output)
+    contract.save(m.eval(), output, metadata(args, ck, m))
 
 
 def main(argv=None):
@@ -58,8 +48,9 @@ def main(argv=None):
     ap.add_argument("checkpoint")
     ap.add_argument("output")
     ap.add_argument("--name", default="aiportrait-default")
-    ap.add_argument("--version", default="1.0.0")
-    ap.add_argument("--default-strength", type=float, default=0.8)
+    ap.add_argument("--version", required=True, help="the model's version, e.g. 1.0.0")
+    ap.add_argument("--default-strength", type=float, required=True,
+                    help="the strength the CLI uses when none is given (weights/README.md's r(s) curve)")
     ap.add_argument("--ramp", type=float, default=0.25,
                     help="strengths below this blend linearly towards the input (0 = off)")
     ap.add_argument("--raw", action="store_true", help="the raw weights instead of their EMA")

@@ -26,23 +26,16 @@ def save_aligner(path: str, template=None) -> None:
     """Writes a pass-through "generator" with `template` (default TIGHT_TEMPLATE): running the
     CLI with it yields the aligned crops exactly as the default generator sees them
     (scripts/prepare_training_data.sh, the evaluation)."""
-    import json
-    import os
-
     import torch
 
     class PassThrough(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x
 
-    meta = {"format_version": 1, "name": "aiportrait-aligner", "version": "1.0.0",
-            "license": "MIT", "input_size": 256, "template": template or TIGHT_TEMPLATE, "margin": 0.0,
-            "accepts_strength": False,
-            "description": "returns the aligned crop unchanged; prepares training data"}
-    tmp = path + ".tmp"
-    torch.jit.save(torch.jit.script(PassThrough()), tmp,
-                   _extra_files={"aiportrait.json": json.dumps(meta, indent=2)})
-    os.replace(tmp, path)
+    from . import contract
+    contract.save(PassThrough(), path, contract.metadata(
+        name="aiportrait-aligner", version="1.0.0", license="MIT", template=template or TIGHT_TEMPLATE,
+        accepts_strength=False, description="returns the aligned crop unchanged; prepares training data"))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ averaged (EMA) for export. Losses and why: aiportrait_gen.losses; no recognition
 """
 import argparse
 import copy
-import json
 import os
 import signal
 import time
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import contract
 from . import data as D
 from .losses import (DISCRIMINATORS, ComponentCrops, consistency_l1, d_loss, draw_context,
                      g_losses)
@@ -102,9 +102,7 @@ def init_counters(path: str) -> dict:
         meta = D.load_portable(path)[1]
         return {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
     try:
-        extra = {"aiportrait.json": ""}
-        torch.jit.load(path, map_location="cpu", _extra_files=extra)
-        t = json.loads(extra["aiportrait.json"]).get("training", {})
+        t = contract.read(path).get("training", {})
         return {"step": t.get("step", 0), "images": t.get("images", 0),
                 "train_seconds": t.get("hours", 0.0) * 3600}
     except RuntimeError:

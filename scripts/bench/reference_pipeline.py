@@ -6,7 +6,6 @@ paste-back (optional) -> PNG. One photo after another, no batching, no threads o
 
     /usr/bin/python3 scripts/bench/reference_pipeline.py MODEL YUNET OUT_DIR PHOTO... [--paste]
 """
-import json
 import os
 import sys
 import time
@@ -15,20 +14,22 @@ import cv2
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from aiportrait_gen import contract  # noqa: E402  (the generator's metadata, one reader)
+
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     paste = "--paste" in sys.argv
     model_path, yunet_path, out_dir, photos = args[0], args[1], args[2], args[3:]
     torch.set_num_threads(os.cpu_count())
-    extra = {"aiportrait.json": ""}
-    model = torch.jit.load(model_path, map_location="cpu", _extra_files=extra).eval()
-    meta = json.loads(extra["aiportrait.json"])
+    model, meta = contract.load(model_path)
+    model.eval()
     size = meta["input_size"]
     shrink = 1.0 / (1.0 + 2.0 * meta["margin"])
     template = np.array([[size * (0.5 + (x - 0.5) * shrink), size * (0.5 + (y - 0.5) * shrink)]
                          for x, y in meta["template"]], dtype=np.float32)
-    strength = meta.get("default_strength", 1.0)
+    strength = contract.default_strength(meta)
     detector = cv2.FaceDetectorYN.create(yunet_path, "", (320, 320), 0.7, 0.3, 5000)
     os.makedirs(out_dir, exist_ok=True)
     faces_done = 0
