@@ -206,14 +206,27 @@ TEST(Hardening, KillNineAtSeveralPointsThenSkipExistingCompletes) {
     const int photos = copy_photos(dir / "in", 6);
     const std::string args = quote(dir / "in") + " -o " + quote(dir / "out") + " --skip-existing" + fast_model();
     const auto start = Clock::now();
-    int temporaries_seen = 0;
-    // Killed while loading models, then at growing delays into the run (each run resumes).
-    for (const double delay : {0.3, 1.8, 2.6, 3.4, 4.5}) {
+    int temporaries_seen = 0, kills = 0;
+    // Killed while loading models, then each time the resumed run has finished one more input
+    // (a new sidecar is the evidence), so every kill lands mid-run and some work is done before
+    // the last, however fast or loaded the machine (fixed delays all landed before the first
+    // portrait once when two tests shared 2 cores).
+    const auto sidecars = [&] {
+        const std::vector<fs::path> files = files_under(dir / "out");
+        return std::count_if(files.begin(), files.end(), [](const fs::path& p) { return p.extension() == ".json"; });
+    };
+    for (int kill_point = 0; kill_point < 5; ++kill_point) {
+        const auto before = sidecars();
         const pid_t pid = spawn_tool(args, dir / "stdout", dir / "stderr");
-        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        int status = 0;
+        bool ended = false;  // it finished first: nothing left to interrupt
+        if (kill_point == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        else wait_for([&] { return sidecars() > before || (ended = waitpid(pid, &status, WNOHANG) == pid); }, 120);
+        if (ended) break;
         kill(pid, SIGKILL);
-        const int status = wait_status(pid);
-        if (!WIFSIGNALED(status)) continue;  // it finished first: nothing left to interrupt
+        status = wait_status(pid);
+        if (!WIFSIGNALED(status)) break;
+        ++kills;
         temporaries_seen += static_cast<int>(temporaries_under(dir / "out").size());
         expect_outputs_whole(dir / "out");
     }
@@ -225,7 +238,7 @@ TEST(Hardening, KillNineAtSeveralPointsThenSkipExistingCompletes) {
     std::replace(h.begin(), h.end(), '.', '_');
     write_text(dir / "out/a" / (".sample3.png.aiportrait-tmp." + h + ".4999999.AbCdEf"), "half an image");
     const auto r = run_shell(tool() + " " + args);
-    std::cout << photos << " photos, 5 kills, " << temporaries_seen << " temporaries left by them; all in "
+    std::cout << photos << " photos, " << kills << " kills, " << temporaries_seen << " temporaries left by them; all in "
               << std::chrono::duration<double>(Clock::now() - start).count() << " s\n";
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("skipped (already done)"), std::string::npos) << r.err;
