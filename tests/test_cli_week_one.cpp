@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 using namespace aiportrait::testing;
 using nlohmann::json;
@@ -173,4 +174,38 @@ TEST(WeekOne, AGeneratorWithADegenerateTemplateIsExitTwoNamingIt) {
     EXPECT_EQ(count_of(r.err, "\n"), 1) << "one line: " << r.err;
     EXPECT_NE(r.err.find(model.string() + ": aiportrait.json \"template\" is degenerate"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(dir / "out")) << "work was done before the model was refused";
+}
+
+namespace {
+
+// How many pixels of an 8-bit BGR image have channels more than `spread` apart.
+int coloured_pixels(const cv::Mat& bgr, int spread) {
+    int n = 0;
+    for (int y = 0; y < bgr.rows; ++y)
+        for (int x = 0; x < bgr.cols; ++x) {
+            const cv::Vec3b p = bgr.at<cv::Vec3b>(y, x);
+            n += std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]}) > spread;
+        }
+    return n;
+}
+
+}  // namespace
+
+TEST(WeekOne, AGreyPhotoGivesAGreyPortrait) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    // A black-and-white print scanned in colour: three equal channels.
+    cv::Mat grey, bgr;
+    cv::cvtColor(cv::imread(sample_photo(1).string()), grey, cv::COLOR_BGR2GRAY);
+    cv::cvtColor(grey, bgr, cv::COLOR_GRAY2BGR);
+    ASSERT_TRUE(cv::imwrite((dir / "bw.png").string(), bgr));
+    // The default generator, which tints grey faces (pink lips, blue eyes).
+    for (const char* kind : {"", " --paste"}) {
+        const auto r = run_shell(tool() + " --no-identity --threads 2 " + quote(dir / "bw.png") + " -o " +
+                                 quote(dir / "p.png") + kind);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const cv::Mat portrait = cv::imread((dir / "p.png").string(), cv::IMREAD_COLOR);
+        ASSERT_FALSE(portrait.empty());
+        EXPECT_EQ(coloured_pixels(portrait, 2), 0) << kind;
+    }
 }

@@ -137,3 +137,25 @@ TEST(Compose, BlendWithInputInterpolates) {
     EXPECT_EQ(blend_with_input(a, b, 1.0).at<cv::Vec3b>(0, 0), cv::Vec3b(200, 100, 0));
     EXPECT_EQ(blend_with_input(a, b, 0.5).at<cv::Vec3b>(0, 0), cv::Vec3b(100, 100, 100));
 }
+
+TEST(Compose, AGreyCropKeepsItsPortraitGrey) {
+    cv::Mat grey(64, 64, CV_8UC1), colour(64, 64, CV_8UC3);
+    cv::randu(grey, 0, 255);
+    cv::randu(colour, 0, 255);
+    cv::Mat grey_bgr;
+    cv::cvtColor(grey, grey_bgr, cv::COLOR_GRAY2BGR);
+    EXPECT_TRUE(is_grey(grey_bgr));
+    EXPECT_FALSE(is_grey(colour));
+    // A grey photo that went through a colour pipeline keeps a little chroma noise: still grey.
+    cv::Mat noise(64, 64, CV_8UC3);
+    cv::randu(noise, 0, 3);
+    EXPECT_TRUE(is_grey(grey_bgr + noise));
+    // The generator's tint is removed from a grey crop's portrait, and left alone otherwise.
+    cv::Mat tinted = grey_bgr + cv::Scalar(0, 6, 12);
+    const cv::Mat kept = keep_grey(grey_bgr, tinted);
+    std::vector<cv::Mat> ch;
+    cv::split(kept, ch);
+    EXPECT_EQ(cv::norm(ch[0], ch[1], cv::NORM_INF), 0);
+    EXPECT_EQ(cv::norm(ch[1], ch[2], cv::NORM_INF), 0);
+    EXPECT_EQ(cv::norm(keep_grey(colour, tinted), tinted, cv::NORM_INF), 0);
+}

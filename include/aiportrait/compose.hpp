@@ -34,4 +34,13 @@ double crop_to_photo_scale(const cv::Matx23d& inverse);
 // Strength fallback for models without a strength input: (1 - s) * aligned + s * generated.
 cv::Mat blend_with_input(const cv::Mat& aligned, const cv::Mat& generated, double strength);
 
+// Whether a CV_8UC3 image is grey: at least 99.5 % of its pixels have their three channels
+// within 3 of each other (what JPEG's chroma rounding leaves of a grey photo saved in colour).
+bool is_grey(const cv::Mat& bgr);
+
+// A grey photo gives a grey portrait: the generator tints grey faces (pink lips, blue eyes), so
+// the portrait of a grey crop is replaced by its own luma in all three channels (chroma 0).
+// Returns `generated` unchanged when `aligned` is not grey.
+cv::Mat keep_grey(const cv::Mat& aligned, const cv::Mat& generated);
+
 }  // namespace aiportrait

@@ -149,4 +149,27 @@ cv::Mat blend_with_input(const cv::Mat& aligned, const cv::Mat& generated, doubl
     return out;
 }
 
+
+bool is_grey(const cv::Mat& bgr) {
+    CV_Assert(bgr.type() == CV_8UC3);
+    if (bgr.empty()) return false;
+    std::size_t coloured = 0;
+    for (int y = 0; y < bgr.rows; ++y) {
+        const cv::Vec3b* row = bgr.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < bgr.cols; ++x) {
+            const int b = row[x][0], g = row[x][1], r = row[x][2];
+            coloured += std::max({b, g, r}) - std::min({b, g, r}) > 3;
+        }
+    }
+    return coloured * 1000 <= bgr.total() * 5;
+}
+
+cv::Mat keep_grey(const cv::Mat& aligned, const cv::Mat& generated) {
+    if (!is_grey(aligned)) return generated;
+    cv::Mat luma, grey;
+    cv::cvtColor(generated, luma, cv::COLOR_BGR2GRAY);
+    cv::cvtColor(luma, grey, cv::COLOR_GRAY2BGR);
+    return grey;
+}
+
 }  // namespace aiportrait

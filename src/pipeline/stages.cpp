@@ -172,7 +172,8 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
         for (Work* w : batch) {
             if (!w->ready_to_generate) continue;
             for (std::size_t j = 0; j < w->faces.size(); ++j, ++k) {
-                w->faces[j].generated = g.accepts_strength ? out[k] : blend_with_input(crops[k], out[k], strength);
+                w->faces[j].generated =
+                    keep_grey(crops[k], g.accepts_strength ? out[k] : blend_with_input(crops[k], out[k], strength));
                 w->record.faces[w->used[j]].strength = strength;
             }
         }
@@ -249,6 +250,7 @@ void Pipeline::Impl::search_strength(Work& work) const {
             for (std::size_t k = 0; k < which.size(); ++k)
                 finals.push_back(blend_with_input(crops[which[k]], full[which[k]], strengths[k]));
         }
+        for (std::size_t k = 0; k < which.size(); ++k) finals[k] = keep_grey(crops[which[k]], finals[k]);
         std::vector<const GeneratedFace*> faces;
         for (std::size_t k = 0; k < which.size(); ++k) {
             faces.push_back(&out[which[k]]);
