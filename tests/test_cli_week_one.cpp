@@ -209,3 +209,105 @@ TEST(WeekOne, AGreyPhotoGivesAGreyPortrait) {
         EXPECT_EQ(coloured_pixels(portrait, 2), 0) << kind;
     }
 }
+
+TEST(WeekOne, UsageMessagesSayWhatIsWrong) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    const std::string photo = quote(sample_photo(1));
+    const auto two = run_shell(fast() + " " + photo + " " + quote(sample_photo(2)) + " -o - > /dev/null");
+    EXPECT_EQ(two.exit_code, 2);
+    EXPECT_NE(two.err.find("-o - takes one input"), std::string::npos) << two.err;
+    const auto both = run_shell("cat " + photo + " | " + fast() + " - --files-from - -o " + quote(dir / "x.png"));
+    EXPECT_EQ(both.exit_code, 2);
+    EXPECT_NE(both.err.find("both want standard input"), std::string::npos) << both.err;
+    EXPECT_EQ(both.err.find("NUL"), std::string::npos) << both.err;
+    const auto dashes = run_shell("cd " + quote(dir.path()) + " && " + fast() + " -- -weird.jpg -o w/");
+    EXPECT_EQ(dashes.exit_code, 2);
+    EXPECT_NE(dashes.err.find("after '--'"), std::string::npos) << dashes.err;
+    const auto folder = run_shell(tool() + " --no-identity " + photo + " -o " + quote(dir / "x.png") + " --model " +
+                                  quote(dir.path()));
+    EXPECT_EQ(folder.exit_code, 2);
+    EXPECT_NE(folder.err.find(dir.path().string() + ": is a folder"), std::string::npos) << folder.err;
+}
+
+TEST(WeekOne, AnImageThatCannotBeWrittenIsWhatTheErrorNames) {
+    REQUIRE_MODELS();
+    // Nothing can be created in /proc, root or not: the image fails first, then its sidecar.
+    const auto r = run_shell(fast() + " " + quote(sample_photo(1)) + " -o /proc/aiportrait-test.png");
+    EXPECT_EQ(r.exit_code, 1);
+    const std::size_t image = r.err.find("/proc/aiportrait-test.png: cannot create");
+    EXPECT_NE(image, std::string::npos) << r.err;
+    EXPECT_LT(image, r.err.find("/proc/aiportrait-test.json")) << "the sidecar named first: " << r.err;
+}
+
+TEST(WeekOne, TheSummaryCountsPortraitsAndTheWholeRunAndTheBarAgrees) {
+    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FILE("/usr/bin/script");
+    TempDir dir;
+    // Two photos' faces in one: --all-faces makes several portraits of one input.
+    cv::Mat a = cv::imread(sample_photo(1).string()), b = cv::imread(sample_photo(2).string()), pair;
+    cv::resize(b, b, cv::Size(b.cols * a.rows / b.rows, a.rows));
+    cv::hconcat(a, b, pair);
+    ASSERT_TRUE(cv::imwrite((dir / "pair.jpg").string(), pair));
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_shell(fast() + " " + quote(dir / "pair.jpg") + " -o " + quote(dir / "p.png") + " --all-faces");
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    int faces = 0;
+    const json sidecar = read_json(dir / "p.json");
+    for (const json& f : sidecar["faces"]) faces += f["used"].get<bool>();
+    EXPECT_GE(faces, 2);
+    EXPECT_NE(r.err.find("(" + std::to_string(faces) + " portraits, "), std::string::npos) << r.err;
+    // The time from the process's start (loading the libraries takes ~0.5 s before main()).
+    const std::size_t in = r.err.find(" in ");
+    ASSERT_NE(in, std::string::npos) << r.err;
+    EXPECT_GE(std::stod(r.err.substr(in + 4)) + 0.05, 0.8 * wall) << r.err << "wall " << wall;
+
+    // On a terminal the bar ends at the count the summary gives, refused inputs included.
+    const fs::path in_dir = make_mixed_inputs(dir.path());
+    const auto tty = run_shell("TERM=xterm script -qec " +
+                               quote(fast() + " " + quote(in_dir) + " " + quote(dir / "missing.jpg") + " -o " +
+                                     quote(dir / "out")) +
+                               " /dev/null");
+    EXPECT_NE(tty.out.find("] 9/9 "), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("9 inputs"), std::string::npos) << tty.out;
+}
+
+TEST(WeekOne, NothingToDoFailsAndLinkedFoldersAreSaidOnce) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directories(dir / "empty");
+    write_text(dir / "heic/IMG_1.HEIC", "x");
+    for (const char* folder : {"empty", "heic"}) {
+        const auto r = run_shell(fast() + " " + quote(dir / folder) + " -o " + quote(dir / "out"));
+        EXPECT_EQ(r.exit_code, 1) << folder << ": " << r.err;
+        EXPECT_NE(r.err.find("no images"), std::string::npos) << r.err;
+    }
+    // A shard that gets none of the inputs is not a failure: another shard does them.
+    fs::create_directories(dir / "one");
+    fs::copy_file(sample_photo(1), dir / "one/a.jpg");
+    for (const char* shard : {"1/2", "2/2"}) {
+        const auto r = run_shell(fast() + " " + quote(dir / "one") + " -o " + quote(dir / "sharded") + " --shard " + shard);
+        EXPECT_EQ(r.exit_code, 0) << shard << ": " << r.err;
+    }
+    // Symbolic links to folders are not followed, and that is said once.
+    fs::create_directories(dir / "tree/real");
+    fs::copy_file(sample_photo(1), dir / "tree/real/a.jpg");
+    fs::create_directory_symlink("real", dir / "tree/link1");
+    fs::create_directory_symlink("real", dir / "tree/link2");
+    const auto r = run_shell(fast() + " " + quote(dir / "tree") + " -o " + quote(dir / "tree_out"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(count_of(r.err, "symbolic link"), 1) << r.err;
+    EXPECT_NE(r.err.find("link1"), std::string::npos) << r.err;
+}
+
+TEST(WeekOne, TargetIdentityRecordsNoSingleStrength) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    const auto r = run_shell(tool() + " --threads 1 --model " + quote(test_models_dir() / "strength_blur.pt") + " " +
+                             quote(sample_photo(1)) + " -o " + quote(dir / "p.png") + " --target-identity 0.3");
+    ASSERT_TRUE(fs::exists(dir / "p.json")) << r.err;
+    const json sidecar = read_json(dir / "p.json");
+    EXPECT_TRUE(sidecar["parameters"]["strength"].is_null()) << sidecar["parameters"].dump();
+    EXPECT_TRUE(sidecar["faces"][0]["strength"].is_number());
+}

@@ -36,6 +36,9 @@ struct Discovery {
     std::string output_dir;
     std::vector<RejectedInput> rejected;
     std::vector<std::string> warnings;
+    // The inputs named no image at all (an empty folder, one of unsupported files only), before
+    // --shard took its share: a run that can do nothing says so and fails.
+    bool nothing_found = false;
 };
 
 // True for file names with an image extension we decode (case-insensitive).

@@ -20,15 +20,17 @@ struct RunSummary {
     int failed = 0;
     int skipped = 0;      // --skip-existing
     int not_started = 0;  // left when a signal stopped the run
+    int portraits = 0;    // faces re-drawn in the inputs that succeeded (--all-faces: one per face)
+    bool nothing_found = false;  // the inputs named no image at all
     int signal = 0;       // SIGINT/SIGTERM that stopped the run, 0 if none
     bool records_lost = false;  // --json records could not be written to standard output
     std::string manifest;       // the run manifest written (folder runs; manifest.hpp)
     bool manifest_lost = false; // it could not be written
     bool gallery_lost = false;  // --gallery: the page could not be written
-    double seconds = 0;   // from loading the models to the last record
+    double seconds = 0;   // from the process's start (libraries, models) to the last record
 
-    // 0 all inputs produced a portrait (or were skipped as done), 1 some failed or the --json
-    // records or the run manifest were lost, 128 + signal when interrupted.
+    // 0 all inputs produced a portrait (or were skipped as done), 1 some failed, there were none,
+    // or the --json records or the run manifest were lost, 128 + signal when interrupted.
     int exit_code() const;
     std::string line() const;  // the one-line summary closing every run
 };

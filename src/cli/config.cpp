@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -20,7 +21,17 @@ void validate(const Config& c) {
                                       std::pair{"--strength", c.strength.value_or(0.5)},
                                       std::pair{"--target-identity", c.target_identity.value_or(0.5)}})
         if (!std::isfinite(value)) fail(fmt::format("{}: must be a finite number", name));
-    if (c.output.empty()) fail("-o/--output is required (a file, a folder, or - for standard output)");
+    if (c.output.empty()) {
+        // After "--" every word is an input, "-o" too: say so rather than that -o is missing.
+        const auto& argv = c.command_line;
+        if (std::find(argv.begin(), argv.end(), "--") != argv.end() &&
+            std::find_if(c.inputs.begin(), c.inputs.end(), [](const std::string& in) {
+                return in == "-o" || in.rfind("--output", 0) == 0;
+            }) != c.inputs.end())
+            fail("-o/--output is required, and the -o after '--' is read as an input (everything after '--' is); "
+                 "put the options before '--': aiportrait -o OUT -- -NAME.jpg");
+        fail("-o/--output is required (a file, a folder, or - for standard output)");
+    }
     if (c.threads < 0 || c.threads > max_threads())
         fail(fmt::format("--threads: must be in 0..{} (0 = all cores; at most 4 x the {} cores of this machine)",
                          max_threads(), available_cores()));

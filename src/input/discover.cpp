@@ -95,7 +95,8 @@ struct Candidate {
 // Each entry is (path, why it is refused: empty for an image to do), sorted by path, so refused
 // files keep their place among the others.
 std::vector<std::pair<fs::path, std::string>> walk_images(const fs::path& dir, const fs::path& exclude,
-                                                          std::map<std::string, int>& unreadable) {
+                                                          std::map<std::string, int>& unreadable,
+                                                          std::vector<std::string>& linked_folders) {
     std::vector<std::pair<fs::path, std::string>> found;
     std::vector<fs::path> pending{dir};
     while (!pending.empty()) {
@@ -113,6 +114,10 @@ std::vector<std::pair<fs::path, std::string>> walk_images(const fs::path& dir, c
             const fs::file_status own = it->symlink_status(type_ec);
             if (fs::is_directory(own)) {
                 if (exclude.empty() || identity_key(p) != identity_key(exclude)) pending.push_back(p);
+                continue;
+            }
+            if (fs::is_symlink(own) && fs::is_directory(fs::status(p, type_ec))) {
+                linked_folders.push_back(p.string());  // not followed (no loops), but not silently
                 continue;
             }
             if (!has_image_extension(p.string())) {
@@ -154,6 +159,7 @@ Discovery shard_of(Discovery all, const Config& config) {
     if (config.shard_count <= 1) return all;
     Discovery mine;
     mine.warnings = std::move(all.warnings);
+    mine.nothing_found = all.nothing_found;
     mine.output_dir = std::move(all.output_dir);
     // kept_before[i]: how many of this shard's jobs come before all.jobs[i], to keep each
     // refused input's place in input order.
@@ -197,6 +203,9 @@ std::string sidecar_path_for(const std::string& output) {
 
 Discovery discover(const Config& config) {
     std::vector<std::string> inputs = config.inputs;
+    // Before reading the list: photo bytes read as a list would be blamed for their NUL bytes.
+    if (config.files_from == "-" && std::count(inputs.begin(), inputs.end(), "-") > 0)
+        throw std::invalid_argument("--files-from - and input '-' both want standard input");
     if (!config.files_from.empty()) {
         std::vector<std::string> listed = read_path_list(config.files_from, config.null_separated);
         inputs.insert(inputs.end(), listed.begin(), listed.end());
@@ -206,8 +215,6 @@ Discovery discover(const Config& config) {
     const bool stdin_input = std::count(inputs.begin(), inputs.end(), "-") > 0;
     if (stdin_input && inputs.size() > 1)
         throw std::invalid_argument("input '-' (standard input) cannot be combined with other inputs");
-    if (stdin_input && config.files_from == "-")
-        throw std::invalid_argument("--files-from - and input '-' both want standard input");
 
     std::error_code ec;
     const bool any_dir_input = std::any_of(inputs.begin(), inputs.end(), [](const std::string& in) {
@@ -239,8 +246,12 @@ Discovery discover(const Config& config) {
         throw std::invalid_argument("--gallery: a gallery shows a folder run; give -o a folder (e.g. -o out/)");
     Discovery result;
     if (config.output == "-") {
-        if (directory_mode)
-            throw std::invalid_argument("-o -: standard output takes exactly one input file, not a folder");
+        if (inputs.size() > 1)
+            throw std::invalid_argument(fmt::format(
+                "-o - takes one input ({} were given); write several into a folder: -o out/", inputs.size()));
+        if (any_dir_input)
+            throw std::invalid_argument(fmt::format(
+                "-o - takes one image file, and '{}' is a folder; write a folder into a folder: -o out/", inputs[0]));
         result.jobs.push_back({inputs[0], "-", config.sidecar});
         return shard_of(std::move(result), config);
     }
@@ -268,13 +279,14 @@ Discovery discover(const Config& config) {
     // own name is its own input.
     std::set<fs::path> listed;
     std::map<std::string, int> unreadable;  // extension -> files left out of folder walks
+    std::vector<std::string> linked_folders;  // symbolic links to folders met in walks
     const std::string extension = output_format(config.format).extensions.front();
     for (const std::string& input : inputs) {
         std::error_code e;
         const fs::file_status st = fs::status(input, e);
         if (fs::is_directory(st)) {
             const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
-            for (const auto& [file, refused] : walk_images(input, exclude, unreadable)) {
+            for (const auto& [file, refused] : walk_images(input, exclude, unreadable, linked_folders)) {
                 if (!refused.empty()) {
                     candidates.push_back({file.string(), {}, refused});
                     continue;
@@ -299,6 +311,18 @@ Discovery discover(const Config& config) {
             candidates.push_back({input, {}, e ? e.message() : "no such file or directory"});
         }
     }
+    if (!linked_folders.empty()) {
+        std::sort(linked_folders.begin(), linked_folders.end());
+        const std::size_t shown = std::min<std::size_t>(linked_folders.size(), 3);
+        result.warnings.push_back(fmt::format(
+            "left out {} symbolic link{} to {}, which {} not followed ({}{}); give such a folder as an input to "
+            "include it",
+            linked_folders.size(), linked_folders.size() == 1 ? "" : "s",
+            linked_folders.size() == 1 ? "a folder" : "folders", linked_folders.size() == 1 ? "is" : "are",
+            fmt::join(linked_folders.begin(), linked_folders.begin() + static_cast<long>(shown), ", "),
+            linked_folders.size() > shown ? ", ..." : ""));
+    }
+    result.nothing_found = candidates.empty();
     if (!unreadable.empty()) {
         int files = 0;
         std::vector<std::string> parts;

@@ -130,7 +130,10 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDet
     run.parameters = {
         {"kind", to_string(config.kind)},
         {"detector", to_string(config.detector)},
-        {"strength", config.strength ? json(*config.strength) : json(g.default_strength)},
+        // --target-identity searches each face's own strength (faces[].strength): no one value.
+        {"strength", config.target_identity ? json(nullptr)
+                     : config.strength        ? json(*config.strength)
+                                              : json(g.default_strength)},
         {"target_identity", config.target_identity ? json(*config.target_identity) : json(nullptr)},
         {"identity", config.identity},
         {"feather", config.feather},

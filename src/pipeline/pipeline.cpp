@@ -11,8 +11,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <thread>
+
+#include <time.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -21,6 +26,27 @@ namespace aiportrait {
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// When this process started, on the steady clock: the summary's time includes what happens
+// before main() (loading LibTorch's and OpenCV's libraries, ~0.5 s) as README promises. From
+// /proc/self/stat's start time (clock ticks after boot) and CLOCK_BOOTTIME; now if unreadable.
+Clock::time_point process_start() {
+    const Clock::time_point now = Clock::now();
+    std::ifstream stat("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t comm_end = text.rfind(')');  // the command name may hold spaces
+    timespec boot{};
+    const long ticks = sysconf(_SC_CLK_TCK);
+    if (comm_end == std::string::npos || ticks <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) != 0) return now;
+    std::istringstream fields(text.substr(comm_end + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i) {}  // field 22: starttime
+    if (!fields) return now;
+    const double started = std::stod(field) / static_cast<double>(ticks);
+    const double since = static_cast<double>(boot.tv_sec) + boot.tv_nsec * 1e-9 - started;
+    if (since < 0 || since > 3600) return now;  // not believable: keep to what is known
+    return now - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(since));
+}
 
 // The manifest's line for an input that went through the stages.
 ManifestEntry entry_of(const Work& work) {
@@ -46,7 +72,7 @@ ManifestEntry entry_of(const Work& work) {
 
 int RunSummary::exit_code() const {
     if (signal != 0) return 128 + signal;
-    return (failed > 0 || no_face > 0 || records_lost || manifest_lost || gallery_lost) ? 1 : 0;
+    return (failed > 0 || no_face > 0 || nothing_found || records_lost || manifest_lost || gallery_lost) ? 1 : 0;
 }
 
 std::string RunSummary::line() const {
@@ -55,10 +81,11 @@ std::string RunSummary::line() const {
                                    no_face, failed);
     if (skipped) text += fmt::format(", {} skipped (already done)", skipped);
     if (signal) text += fmt::format(", {} not started (stopped by signal {})", not_started, signal);
-    // The rate of portraits made, over the whole run including model loading; a run that made
-    // none has no rate worth printing.
+    // The rate of portraits made (faces, not inputs: --all-faces makes several of one photo),
+    // over the whole run from the process's start; a run that made none has no rate to print.
     text += fmt::format(" in {:.1f} s", seconds);
-    if (seconds > 0 && ok > 0) text += fmt::format(" ({:.2f} portraits/s)", ok / seconds);
+    if (seconds > 0 && portraits > 0)
+        text += fmt::format(" ({} portrait{}, {:.2f}/s)", portraits, portraits == 1 ? "" : "s", portraits / seconds);
     if (records_lost) text += "; --json records lost (standard output failed)";
     if (manifest_lost) text += "; run manifest not written";
     if (gallery_lost) text += "; gallery not written";
@@ -74,6 +101,7 @@ void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const
     switch (record.status) {
         case Status::ok:
             ++summary.ok;
+            for (const FaceRecord& f : record.faces) summary.portraits += f.used;
             // A portrait made from a damaged file: say what the decoder recovered from.
             if (!warnings.empty()) reporter.warning(fmt::format("{}: {}", input == "-" ? "<stdin>" : input, warnings));
             break;
@@ -85,7 +113,7 @@ void Pipeline::Impl::report_outcome(const Work& work, RunSummary& summary) const
 }
 
 Pipeline::Pipeline(const Config& config, Reporter& reporter)
-    : impl_(std::make_unique<Impl>(config, reporter)), created_(Clock::now()) {
+    : impl_(std::make_unique<Impl>(config, reporter)), created_(process_start()) {
     impl_->load_models();
 }
 
@@ -99,6 +127,12 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
     const std::size_t total = discovery.jobs.size();
     const int inputs = static_cast<int>(total + discovery.rejected.size());
     const std::size_t batch = static_cast<std::size_t>(generator_batch(p.config));
+    if (discovery.nothing_found) {
+        // An empty folder (or one of unsupported files only) is not success: nothing was made.
+        summary.nothing_found = true;
+        const std::string where = p.config.inputs.empty() ? "the --files-from list" : fmt::format("{}", fmt::join(p.config.inputs, ", "));
+        p.reporter.error("", fmt::format("no images to make portraits of in {}", where));
+    }
 
     // Every input gets exactly one --json record and one manifest entry, in input order, and
     // the progress bar counts the same inputs as the summary.

@@ -346,16 +346,24 @@ void Pipeline::Impl::finish(Work& work) const {
     try {
         write_sidecar(work.job, record);
     } catch (const std::exception& e) {
-        if (record.status == Status::ok) {
+        record.sidecar.clear();  // none was written: the record must not name one
+        if (record.status != Status::ok) {
+            // The input had failed already (say, its image on a full disk): that stays the error
+            // its line names; the sidecar's failure comes second.
+            record.error += fmt::format(" (and its sidecar: {})", first_line(e));
+        } else {
             // The portrait without its sidecar would look done to --skip-existing: retract it.
             std::error_code ec;
             if (record.output != "-") fs::remove(record.output, ec);
-            for (const FaceRecord& f : record.faces)
+            for (FaceRecord& f : record.faces) {
                 if (!f.output_path.empty()) fs::remove(f.output_path, ec);
+                f.output_path.clear();
+                f.output_sha256.clear();
+            }
             record.output.clear();
+            record.status = Status::error;
+            record.error = first_line(e);
         }
-        record.status = Status::error;
-        record.error = first_line(e);
     }
     // The decoded photo and crops are no longer needed; the record travels on.
     work.image = DecodedImage();
