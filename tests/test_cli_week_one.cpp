@@ -311,3 +311,44 @@ TEST(WeekOne, TargetIdentityRecordsNoSingleStrength) {
     EXPECT_TRUE(sidecar["parameters"]["strength"].is_null()) << sidecar["parameters"].dump();
     EXPECT_TRUE(sidecar["faces"][0]["strength"].is_number());
 }
+
+namespace {
+
+std::vector<std::string> names_in(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().rfind("aiportrait-run.", 0) != 0) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+TEST(WeekOne, ARerunRemovesWhatTheEarlierSidecarOfItsNameRecorded) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    // -o with another extension each time: one image, the one x.json describes.
+    for (const char* name : {"x.webp", "x.jpeg", "x.PNG"})
+        ASSERT_EQ(run_shell(fast() + " " + quote(sample_photo(1)) + " -o " + quote(dir / "single" / name)).exit_code, 0);
+    EXPECT_EQ(names_in(dir / "single"), (std::vector<std::string>{"x.PNG", "x.json"}));
+    // A folder run in another --format, then in another mode and back.
+    cv::Mat a = cv::imread(sample_photo(1).string()), b = cv::imread(sample_photo(2).string()), pair;
+    cv::resize(b, b, cv::Size(b.cols * a.rows / b.rows, a.rows));
+    cv::hconcat(a, b, pair);
+    fs::create_directories(dir / "in");
+    ASSERT_TRUE(cv::imwrite((dir / "in/pair.jpg").string(), pair));
+    const std::string run = fast() + " " + quote(dir / "in") + " -o " + quote(dir / "out");
+    ASSERT_EQ(run_shell(run + " --format jpg").exit_code, 0);
+    ASSERT_EQ(run_shell(run).exit_code, 0);
+    EXPECT_EQ(names_in(dir / "out"), (std::vector<std::string>{"pair.json", "pair.png"}));
+    ASSERT_EQ(run_shell(run + " --all-faces").exit_code, 0);
+    EXPECT_FALSE(fs::exists(dir / "out/pair.png"));
+    EXPECT_TRUE(fs::exists(dir / "out/pair_face2.png"));
+    ASSERT_EQ(run_shell(run).exit_code, 0);
+    EXPECT_EQ(names_in(dir / "out"), (std::vector<std::string>{"pair.json", "pair.png"}));
+    // A file a person put under such a name (bytes other than recorded) stays.
+    ASSERT_EQ(run_shell(run + " --format webp").exit_code, 0);
+    write_text(dir / "out/pair.webp", "mine now");
+    ASSERT_EQ(run_shell(run).exit_code, 0);
+    EXPECT_EQ(read_text(dir / "out/pair.webp"), "mine now");
+}

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -31,6 +32,18 @@ bool is_output_of(const Job& job, const RecordedOutput& o) {
            p.filename().string().rfind(out.stem().string() + "_face", 0) == 0;
 }
 
+// Whether a file a record names carries the job's name: NAME.EXT in the output's folder with any
+// image extension, or NAME_faceN.EXT.
+bool has_job_name(const Job& job, const RecordedOutput& o) {
+    const fs::path p(o.path), out(job.output);
+    if (p.parent_path() != out.parent_path() || !has_image_extension(o.path)) return false;
+    const std::string stem = p.stem().string(), name = out.stem().string();
+    if (stem == name) return true;
+    const std::string face = name + "_face";
+    return stem.size() > face.size() && stem.compare(0, face.size(), face) == 0 &&
+           stem.find_first_not_of("0123456789", face.size()) == std::string::npos;
+}
+
 }  // namespace
 
 std::string face_output_path(const std::string& output, std::size_t index) {
@@ -53,11 +66,24 @@ std::vector<std::string> completed_before(const Job& job, const RunInfo& run, co
     return paths;
 }
 
-void remove_earlier_outputs(const Job& job) {
-    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar))) {
+std::vector<RecordedOutput> earlier_outputs(const Job& job) {
+    std::vector<RecordedOutput> out;
+    if (job.output == "-" || job.sidecar.empty()) return out;
+    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar)))
+        if (is_output_of(job, o) || has_job_name(job, o)) out.push_back(o);
+    return out;
+}
+
+void remove_replaced_outputs(const Job& job, const std::vector<RecordedOutput>& earlier,
+                             const std::vector<std::string>& written) {
+    for (const RecordedOutput& o : earlier) {
+        if (std::find(written.begin(), written.end(), o.path) != written.end()) continue;
         std::error_code ec;
-        if (is_output_of(job, o)) fs::remove(o.path, ec);
+        if (!fs::is_regular_file(o.path, ec)) continue;
+        if (is_output_of(job, o) || (!o.sha256.empty() && sha256_file(o.path) == o.sha256)) fs::remove(o.path, ec);
     }
 }
+
+void remove_earlier_outputs(const Job& job) { remove_replaced_outputs(job, earlier_outputs(job), {}); }
 
 }  // namespace aiportrait

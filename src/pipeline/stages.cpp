@@ -334,6 +334,9 @@ void Pipeline::Impl::write_sidecar(const Job& job, InputRecord& record) const {
 
 void Pipeline::Impl::finish(Work& work) const {
     InputRecord& record = work.record;
+    // What an earlier run wrote under this name, read before this run's sidecar replaces its
+    // record: what this run does not write again goes once the new sidecar is in place.
+    const std::vector<RecordedOutput> earlier = earlier_outputs(work.job);
     if (work.ready_to_generate) {
         try {
             write_outputs(work);
@@ -364,6 +367,13 @@ void Pipeline::Impl::finish(Work& work) const {
             record.status = Status::error;
             record.error = first_line(e);
         }
+    }
+    if (record.status == Status::ok && !record.sidecar.empty()) {
+        std::vector<std::string> written;
+        if (record.kind != OutputKind::all_faces) written.push_back(record.output);
+        for (const FaceRecord& f : record.faces)
+            if (!f.output_path.empty()) written.push_back(f.output_path);
+        remove_replaced_outputs(work.job, earlier, written);
     }
     // The decoded photo and crops are no longer needed; the record travels on.
     work.image = DecodedImage();
