@@ -222,7 +222,7 @@ def main(argv=None) -> int:
         return r
 
     rows = []
-    strengths = [float(s) for s in args.strengths.split(",")]
+    strengths = [float(s) for s in args.strengths.split(",") if s.strip()]
     for s in sorted(set(strengths + [default])):
         r = add(f"s={s:g}", run_model(model, crops, s), "default" if s == default else "strength")
         if s == default:

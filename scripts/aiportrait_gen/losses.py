@@ -10,11 +10,13 @@ Why this balance (generator 1.0; weights/HISTORY.md has the lineage):
   determine pulls towards the average face, i.e. blur.
 - Detail is left to discriminators (DISCRIMINATORS below), each seeing only what the generator can
   match: unconditional, or conditioned on the bottleneck image that the portrait reproduces.
-  Non-saturating loss, DiffAugment on every discriminator input (data-efficient GANs), feature
-  matching (pix2pixHD) on identically augmented pairs. No R1: lazily every 16 steps through the
-  discriminators' Adam, even at gamma 0.005, its gradients (the input-gradient norm of a fresh
-  PatchGAN is ~10-500) swamped Adam's second moments and froze the discriminators at chance
-  for the whole run (2026-12-06, weights/HISTORY.md).
+  Non-saturating loss and feature matching (pix2pixHD). Tried and left out (2026-12-06,
+  weights/HISTORY.md), because each kept the discriminators at chance on CPU-length runs:
+  lazy R1 (every 16 steps through the discriminators' Adam, even at gamma 0.005: its gradients,
+  the input-gradient norm of a fresh PatchGAN is ~10-500, swamped Adam's second moments), and
+  DiffAugment (colour, translation, cutout: a fresh D separated a checkpoint's portraits by a
+  logit gap of 0.01 after 200 steps with it, 0.69 without; with 22k faces and a few thousand
+  steps the discriminators are far from overfitting, the failure DiffAugment is for).
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -25,22 +27,23 @@ import torch.nn.functional as F
 
 
 class PatchDiscriminator(nn.Module):
-    """PatchGAN: 4x4 stride-2 convs, then 3x3 convs, one logit per patch.
-    `forward` returns the LeakyReLU activations (for feature matching) and the logits."""
+    """PatchGAN: 4x4 stride-2 convs, then 3x3 convs, one logit per patch, no normalisation.
+    `forward` returns the LeakyReLU activations (for feature matching) and the logits.
+
+    Why no normalisation (2026-12-06): a fresh face128 D trained alone for 200 steps on the
+    portraits of a checkpoint 700 steps into the 1.0 recipe separated them from the originals by
+    a logit gap of 0.69 without GroupNorm and 0.09 with it; in the joint run the GroupNorm Ds sat
+    at chance while the portraits still showed streaks."""
 
     def __init__(self, cin: int, ch: int, downs: int, convs: int):
         super().__init__()
         layers, c = [], cin
         for i in range(downs):
             cout = ch * (2 ** i)
-            layers.append(nn.Sequential(
-                nn.Conv2d(c, cout, 4, 2, 1),
-                nn.GroupNorm(8, cout) if i > 0 else nn.Identity(),
-                nn.LeakyReLU(0.2, inplace=True)))
+            layers.append(nn.Sequential(nn.Conv2d(c, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)))
             c = cout
         for _ in range(convs):
-            layers.append(nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.GroupNorm(8, c),
-                                        nn.LeakyReLU(0.2, inplace=True)))
+            layers.append(nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True)))
         self.layers = nn.ModuleList(layers)
         self.head = nn.Conv2d(c, 1, 3, 1, 1)
 
@@ -146,61 +149,21 @@ def draw_context(cond: torch.Tensor, crops: ComponentCrops, gen: torch.Generator
     return Context(cond, crops.offsets(gen), (y, x), crops)
 
 
-# ------------------------------------------------------------------------------ DiffAugment ----
-
-def draw_augment(n: int, gen: torch.Generator) -> dict:
-    """Per-sample parameters of DiffAugment's colour, translation and cutout policies (Zhao et
-    al. 2020): brightness +-0.25, saturation x[0.5, 1.5], contrast x[0.75, 1.25] (on [-1, 1]
-    images), shift up to 1/8 of the size, a cutout of half the size."""
-    u = torch.rand(n, 7, generator=gen)
-    return {"bright": (u[:, 0] - 0.5) * 0.5, "sat": u[:, 1] + 0.5, "contrast": u[:, 2] * 0.5 + 0.75,
-            "shift": u[:, 3:5] * 2 - 1, "cut": u[:, 5:7]}
-
-
-def augment(x: torch.Tensor, p: dict) -> torch.Tensor:
-    """`x` (N x 3k x H x W: k RGB images side by side in channels, e.g. condition and image, get
-    the same change) with the parameters of draw_augment. Differentiable in x."""
-    n, c, h, w = x.shape
-    dev = x.device
-    rgb = x.view(n, c // 3, 3, h, w)
-    rgb = rgb + p["bright"].to(dev).view(n, 1, 1, 1, 1)
-    mean = rgb.mean(2, keepdim=True)
-    rgb = (rgb - mean) * p["sat"].to(dev).view(n, 1, 1, 1, 1) + mean
-    mean = rgb.mean((2, 3, 4), keepdim=True)
-    rgb = (rgb - mean) * p["contrast"].to(dev).view(n, 1, 1, 1, 1) + mean
-    x = rgb.view(n, c, h, w)
-    # translation with zero padding: shift each sample by whole pixels
-    shift = (p["shift"] * torch.tensor([h / 8, w / 8])).round().long()
-    pad = (w // 8, w // 8, h // 8, h // 8)
-    padded = F.pad(x, pad)
-    x = torch.stack([padded[i, :, pad[2] - int(shift[i, 0]):pad[2] - int(shift[i, 0]) + h,
-                            pad[0] - int(shift[i, 1]):pad[0] - int(shift[i, 1]) + w]
-                     for i in range(n)])
-    # cutout: a (h/2 x w/2) square set to 0, centred anywhere in the image
-    cy = (p["cut"][:, 0] * h).long().view(n, 1, 1)
-    cx = (p["cut"][:, 1] * w).long().view(n, 1, 1)
-    ys = torch.arange(h).view(1, h, 1)
-    xs = torch.arange(w).view(1, 1, w)
-    keep = ~(((ys - cy).abs() < h // 4) & ((xs - cx).abs() < w // 4))
-    return x * keep.unsqueeze(1).to(dev, x.dtype)
-
-
 # ------------------------------------------------------------------------------ the losses ----
 
-def d_loss(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator):
-    """Non-saturating discriminator loss on independently augmented reals and fakes."""
-    _, lr = d(augment(real, draw_augment(real.shape[0], gen)))
-    _, lf = d(augment(fake.detach(), draw_augment(fake.shape[0], gen)))
+def d_loss(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Non-saturating discriminator loss."""
+    _, lr = d(real)
+    _, lf = d(fake.detach())
     return F.softplus(-lr).mean() + F.softplus(lf).mean()
 
 
-def g_losses(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator):
+def g_losses(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor):
     """(non-saturating adversarial loss, feature matching: mean L1 over the layers' activations
-    of the real and the portrait under the same augmentation)."""
-    p = draw_augment(real.shape[0], gen)
+    of the real and the portrait)."""
     with torch.no_grad():
-        fr, _ = d(augment(real, p))
-    ff, lf = d(augment(fake, p))
+        fr, _ = d(real)
+    ff, lf = d(fake)
     fm = sum((a - b).abs().mean() for a, b in zip(ff, fr)) / len(ff)
     return F.softplus(-lf).mean(), fm
 

@@ -241,7 +241,7 @@ class Run:
         for spec in DISCRIMINATORS:
             d, opt = self.Ds[spec.name], self.optDs[spec.name]
             opt.zero_grad(set_to_none=True)
-            loss = d_loss(d, views_real[spec.name], views_fake[spec.name], gen)
+            loss = d_loss(d, views_real[spec.name], views_fake[spec.name])
             logs[f"D_{spec.name}"] = loss.detach()
             loss.backward()
             opt.step()
@@ -253,7 +253,7 @@ class Run:
         for spec in DISCRIMINATORS:
             d = self.Ds[spec.name]
             d.requires_grad_(False)
-            adv, fm = g_losses(d, views_real[spec.name], views_fake[spec.name], gen)
+            adv, fm = g_losses(d, views_real[spec.name], views_fake[spec.name])
             d.requires_grad_(True)
             w = getattr(args, spec.weight)
             lossG = lossG + w * (adv + args.fm * fm)
