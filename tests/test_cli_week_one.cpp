@@ -352,3 +352,29 @@ TEST(WeekOne, ARerunRemovesWhatTheEarlierSidecarOfItsNameRecorded) {
     ASSERT_EQ(run_shell(run).exit_code, 0);
     EXPECT_EQ(read_text(dir / "out/pair.webp"), "mine now");
 }
+
+TEST(WeekOne, AFolderWalkLeavesOutWhatTheToolMade) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directories(dir / "in/sub");
+    fs::copy_file(sample_photo(1), dir / "in/a.jpg");
+    fs::copy_file(sample_photo(2), dir / "in/sub/b.jpg");
+    const std::string in = "cd " + quote(dir / "in") + " && " + fast();
+    // Outputs beside the photos, twice: the second run does the photos again, not its outputs.
+    for (int run = 0; run < 2; ++run) {
+        const auto r = run_shell(in + " . -o . --gallery");
+        EXPECT_EQ(r.exit_code, 0) << "run " << run << ": " << r.err;
+        EXPECT_NE(r.err.find("2 inputs: 2 ok"), std::string::npos) << r.err;
+    }
+    // Into out/, then into out/sub/: the walk of '.' meets out/ and leaves its portraits out.
+    fs::remove_all(dir / "in");
+    fs::create_directories(dir / "in/sub");
+    fs::copy_file(sample_photo(1), dir / "in/a.jpg");
+    fs::copy_file(sample_photo(2), dir / "in/sub/b.jpg");
+    ASSERT_EQ(run_shell(in + " . -o out/ --all-faces --gallery").exit_code, 0);
+    const auto r = run_shell(in + " . -o out/sub/");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("2 inputs: 2 ok"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("that aiportrait made"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "in/out/sub/out")) << "portraits of portraits";
+}

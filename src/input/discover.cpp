@@ -1,6 +1,7 @@
 #include "aiportrait/discover.hpp"
 
 #include "aiportrait/output.hpp"
+#include "walk.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -21,10 +22,6 @@ namespace fs = std::filesystem;
 namespace aiportrait {
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
 
 // The paths of --files-from: one per line (a trailing \r dropped), or NUL-terminated with
 // --null. A NUL byte in a newline list means find -print0 fed it: reading it as one path would
@@ -73,72 +70,11 @@ bool is_inside(const fs::path& child, const fs::path& parent) {
     return c.size() > p.size() && c.compare(0, p.size(), p) == 0 && c[p.size()] == '/';
 }
 
-// Photo formats people keep next to their JPEGs that this build cannot decode.
-bool is_unreadable_photo_format(const fs::path& p) {
-    static const std::set<std::string> extensions = {".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr2",
-                                                     ".cr3",  ".nef",  ".arw",  ".raf", ".orf", ".rw2", ".psd"};
-    return extensions.count(lower(p.extension().string())) > 0;
-}
-
 struct Candidate {
     std::string input;
     fs::path relative_output;  // relative to the output directory, extension already set
     std::string refused;       // why it cannot be done (missing, a FIFO, ...); empty = a job
 };
-
-// Recursively lists images under `dir`, sorted, skipping `exclude` (the output directory when it
-// lies inside the input). Symlinked folders are not followed, which also rules out loops.
-// Whatever cannot be looked at is rejected with its reason rather than silently left out: a
-// folder that cannot be listed, and image-named links that lead nowhere (dangling or looping).
-// Photos in formats we cannot read (HEIC from phones, camera raw, GIF, ...) are counted by
-// extension in `unreadable`, so the run can say what it left out.
-// Each entry is (path, why it is refused: empty for an image to do), sorted by path, so refused
-// files keep their place among the others.
-std::vector<std::pair<fs::path, std::string>> walk_images(const fs::path& dir, const fs::path& exclude,
-                                                          std::map<std::string, int>& unreadable,
-                                                          std::vector<std::string>& linked_folders) {
-    std::vector<std::pair<fs::path, std::string>> found;
-    std::vector<fs::path> pending{dir};
-    while (!pending.empty()) {
-        const fs::path folder = pending.back();
-        pending.pop_back();
-        std::error_code ec;
-        fs::directory_iterator it(folder, ec), end;
-        if (ec) {
-            found.emplace_back(folder, fmt::format("cannot list folder: {}", ec.message()));
-            continue;
-        }
-        for (; it != end; it.increment(ec)) {
-            const fs::path& p = it->path();
-            std::error_code type_ec;
-            const fs::file_status own = it->symlink_status(type_ec);
-            if (fs::is_directory(own)) {
-                if (exclude.empty() || identity_key(p) != identity_key(exclude)) pending.push_back(p);
-                continue;
-            }
-            if (fs::is_symlink(own) && fs::is_directory(fs::status(p, type_ec))) {
-                linked_folders.push_back(p.string());  // not followed (no loops), but not silently
-                continue;
-            }
-            if (!has_image_extension(p.string())) {
-                if (is_unreadable_photo_format(p)) ++unreadable[lower(p.extension().string())];
-                continue;
-            }
-            const fs::file_status target = fs::status(p, type_ec);
-            if (fs::is_regular_file(target)) {
-                found.emplace_back(p, "");
-            } else if (fs::is_symlink(own) && type_ec) {
-                found.emplace_back(p, fmt::format("symbolic link leads nowhere: {}", type_ec.message()));
-            } else if (!type_ec && !fs::is_directory(target)) {
-                // A FIFO or device with an image name: reading it could block or never end.
-                found.emplace_back(p, "not a regular file (a pipe, socket or device); not read");
-            }
-        }
-        if (ec) found.emplace_back(folder, fmt::format("cannot list folder: {}", ec.message()));
-    }
-    std::sort(found.begin(), found.end());
-    return found;
-}
 
 // Output names are assigned over all inputs first (so every shard names files the same way),
 // then each shard keeps its own share.
@@ -184,7 +120,7 @@ Discovery shard_of(Discovery all, const Config& config) {
 bool has_image_extension(const std::string& path) {
     static const std::set<std::string> extensions = {".jpg", ".jpeg", ".jpe", ".png", ".bmp",  ".tif",
                                                      ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
-    return extensions.count(lower(fs::path(path).extension().string())) > 0;
+    return extensions.count(lower_case(fs::path(path).extension().string())) > 0;
 }
 
 bool in_shard(const std::string& input, int index, int count) {
@@ -278,15 +214,16 @@ Discovery discover(const Config& config) {
     // The same path given twice (or a folder and a file in it) is done once; a link with its
     // own name is its own input.
     std::set<fs::path> listed;
-    std::map<std::string, int> unreadable;  // extension -> files left out of folder walks
-    std::vector<std::string> linked_folders;  // symbolic links to folders met in walks
+    WalkNotes notes;  // what folder walks left out, to say once
     const std::string extension = output_format(config.format).extensions.front();
     for (const std::string& input : inputs) {
         std::error_code e;
         const fs::file_status st = fs::status(input, e);
         if (fs::is_directory(st)) {
-            const fs::path exclude = is_inside(out_path, input) ? out_path : fs::path();
-            for (const auto& [file, refused] : walk_images(input, exclude, unreadable, linked_folders)) {
+            // The output folder inside the input is not walked.
+            const std::string exclude = is_inside(out_path, input) ? identity_key(out_path) : "";
+            const auto excluded = [&](const fs::path& folder) { return !exclude.empty() && identity_key(folder) == exclude; };
+            for (const auto& [file, refused] : walk_images(input, excluded, notes)) {
                 if (!refused.empty()) {
                     candidates.push_back({file.string(), {}, refused});
                     continue;
@@ -311,6 +248,7 @@ Discovery discover(const Config& config) {
             candidates.push_back({input, {}, e ? e.message() : "no such file or directory"});
         }
     }
+    std::vector<std::string>& linked_folders = notes.linked_folders;
     if (!linked_folders.empty()) {
         std::sort(linked_folders.begin(), linked_folders.end());
         const std::size_t shown = std::min<std::size_t>(linked_folders.size(), 3);
@@ -322,11 +260,14 @@ Discovery discover(const Config& config) {
             fmt::join(linked_folders.begin(), linked_folders.begin() + static_cast<long>(shown), ", "),
             linked_folders.size() > shown ? ", ..." : ""));
     }
+    if (notes.own_outputs > 0)
+        result.warnings.push_back(fmt::format("left out {} image{} that aiportrait made (a sidecar beside each says so)",
+                                              notes.own_outputs, notes.own_outputs == 1 ? "" : "s"));
     result.nothing_found = candidates.empty();
-    if (!unreadable.empty()) {
+    if (!notes.unreadable.empty()) {
         int files = 0;
         std::vector<std::string> parts;
-        for (const auto& [ext, n] : unreadable) {
+        for (const auto& [ext, n] : notes.unreadable) {
             files += n;
             parts.push_back(fmt::format("{} {}", ext, n));
         }
@@ -349,7 +290,7 @@ Discovery discover(const Config& config) {
         std::string key = identity_key(out_path / rel);
         if (taken.count(key)) {
             const std::string first = taken[key];
-            const std::string original_ext = lower(fs::path(c.input).extension().string()).substr(1);
+            const std::string original_ext = lower_case(fs::path(c.input).extension().string()).substr(1);
             const fs::path parent = rel.parent_path();
             const std::string stem = rel.stem().string();
             fs::path renamed = parent / (stem + "_" + original_ext + extension);
