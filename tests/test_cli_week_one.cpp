@@ -378,3 +378,20 @@ TEST(WeekOne, AFolderWalkLeavesOutWhatTheToolMade) {
     EXPECT_NE(r.err.find("that aiportrait made"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(dir / "in/out/sub/out")) << "portraits of portraits";
 }
+
+TEST(WeekOne, TheGalleryFindsThePhotosFromAnyFolder) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    fs::create_directories(dir / "home/photos");
+    fs::copy_file(sample_photo(1), dir / "home/photos/a.jpg");
+    fs::create_directories(dir / "elsewhere");
+    // Relative paths, as a person types them; the gallery rebuilt from another folder.
+    ASSERT_EQ(run_shell("cd " + quote(dir / "home") + " && " + fast() + " photos/ -o out/").exit_code, 0);
+    const json sidecar = read_json(dir / "home/out/a.json");
+    EXPECT_EQ(sidecar["working_directory"], fs::canonical(dir / "home").string());
+    const auto r = run_shell("cd " + quote(dir / "elsewhere") + " && " + quote(binary()) + " gallery ../home/out");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("no thumbnail"), std::string::npos) << r.err;
+    const std::string page = read_text(dir / "home/out/index.html");
+    EXPECT_NE(page.find("../photos/a.jpg"), std::string::npos) << "the photo's card links to it";
+}

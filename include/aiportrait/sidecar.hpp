@@ -18,6 +18,7 @@ inline constexpr int kSidecarSchemaVersion = 2;
 // Facts that hold for every input of a run: tool, models, parameters.
 struct RunInfo {
     std::string tool_version;
+    std::string working_directory;  // absolute: what the records' relative paths are relative to
     nlohmann::json generator;   // path, sha256, name, version, license, input_size, ...
     nlohmann::json detector;    // name, model path, model sha256, threshold, ...
     nlohmann::json identity;    // net name, model files, or null when identity is off
@@ -96,5 +97,10 @@ nlohmann::json path_json(const std::string& path);
 
 // The path a record's path field names: its raw bytes when the record carries "path_hex".
 std::string recorded_path(const nlohmann::json& object, const char* key = "path");
+
+// A path a record names (e.g. recorded_path(record["input"])), made absolute against the
+// record's "working_directory" when it is relative, so it is found from any folder; unchanged
+// when the record has none (records of versions before it).
+std::string resolve_recorded(const nlohmann::json& record, const std::string& path);
 
 }  // namespace aiportrait

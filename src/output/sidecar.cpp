@@ -8,6 +8,7 @@
 #include "aiportrait/version.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 namespace aiportrait {
 namespace {
@@ -114,6 +115,8 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDet
                      const std::string& identity_model_dir, int threads) {
     RunInfo run;
     run.tool_version = kVersion;
+    std::error_code ec;
+    run.working_directory = std::filesystem::current_path(ec).string();
     run.generator = {{"path", g.path}, {"sha256", g.sha256}, {"name", g.name}, {"version", g.version},
                      {"license", g.license}, {"input_size", g.input_size}, {"margin", g.crop.margin},
                      {"accepts_strength", g.accepts_strength}, {"default_strength", g.default_strength}};
@@ -210,6 +213,9 @@ nlohmann::json make_skipped_record(const InputRecord& r, const std::vector<std::
 
 void put_run_info(nlohmann::json& object, const RunInfo& run) {
     object["tool"] = {{"name", "aiportrait"}, {"version", run.tool_version}};
+    // Paths are recorded as given (relative to where the run started): this makes them findable
+    // from anywhere (the gallery, a person in another folder).
+    if (!run.working_directory.empty()) put_path(object, "working_directory", run.working_directory);
     object["model"] = run.generator;
     object["detector"] = run.detector;
     object["identity"] = run.identity;
@@ -231,6 +237,12 @@ std::string recorded_path(const nlohmann::json& object, const char* key) {
     }
     const auto plain = object.find(key);
     return plain != object.end() && plain->is_string() ? plain->get<std::string>() : "";
+}
+
+std::string resolve_recorded(const nlohmann::json& record, const std::string& path) {
+    const std::string wd = recorded_path(record, "working_directory");
+    if (path.empty() || wd.empty() || std::filesystem::path(path).is_absolute()) return path;
+    return (std::filesystem::path(wd) / path).lexically_normal().string();
 }
 
 std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record) try {

@@ -132,7 +132,8 @@ public:
         c.status = r.value("status", "error");
         c.error = error.is_string() ? error.get<std::string>() : "";
         c.kind = output.is_object() ? output.value("kind", "portrait") : "portrait";
-        c.photo = picture(c.input, input.is_object() ? input.value("sha256", "") : "", 320);
+        // The photo's path is relative to the folder the run started in, which the record says.
+        c.photo = picture(resolve_recorded(r, c.input), input.is_object() ? input.value("sha256", "") : "", 320);
         // Outputs sit beside their sidecar: found there whatever folder the run was started in.
         const fs::path here = sidecar.parent_path();
         if (const std::string path = recorded_path(output); !path.empty())
