@@ -21,4 +21,18 @@ inline void copy_model_with_metadata(const std::filesystem::path& from, const st
     module.save(to.string(), extra);
 }
 
+// Writes `to`: a generator with the metadata of `from` that returns its input unchanged after
+// `rounds` passes of busy work over it (a slow generator at will, for tests of what waits).
+inline void write_slow_identity_model(const std::filesystem::path& from, const std::filesystem::path& to, int rounds) {
+    torch::jit::ExtraFilesMap extra{{"aiportrait.json", ""}};
+    torch::jit::load(from.string(), torch::kCPU, extra);
+    torch::jit::Module module("SlowIdentity");
+    module.define("def forward(self, x):\n"
+                  "    y = x\n"
+                  "    for i in range(" + std::to_string(rounds) + "):\n"
+                  "        y = torch.tanh(y)\n"
+                  "    return x + 0.0 * y\n");
+    module.save(to.string(), extra);
+}
+
 }  // namespace aiportrait::testing

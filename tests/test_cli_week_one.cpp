@@ -395,3 +395,44 @@ TEST(WeekOne, TheGalleryFindsThePhotosFromAnyFolder) {
     const std::string page = read_text(dir / "home/out/index.html");
     EXPECT_NE(page.find("../photos/a.jpg"), std::string::npos) << "the photo's card links to it";
 }
+
+TEST(WeekOne, ASignalEndsTheRunAtOnceDroppingWhatOnlyWaits) {
+    REQUIRE_MODELS();
+    TempDir dir;
+    // A slow generator behind a fast detector: the queues between the stages fill up, as with
+    // the default generator on small photos. (Each forward ~0.3 s; small copies detect fast.)
+    write_slow_identity_model(test_models_dir() / "identity_256.pt", dir / "slow.pt", 400);
+    fs::create_directories(dir / "in");
+    for (int copy = 0; copy < 5; ++copy)
+        for (int i = 1; i <= 6; ++i) {
+            cv::Mat photo = cv::imread(sample_photo(i).string()), small;
+            cv::resize(photo, small, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
+            cv::imwrite((dir / "in" / ("c" + std::to_string(copy) + "_" + std::to_string(i) + ".jpg")).string(), small);
+        }
+    const auto sidecars = [&] {
+        int n = 0;
+        std::error_code ec;
+        for (fs::directory_iterator it(dir / "out", ec), end; !ec && it != end; it.increment(ec))
+            n += it->path().extension() == ".json";
+        return n;
+    };
+    const pid_t pid = spawn_tool(quote(dir / "in") + " -o " + quote(dir / "out") + " --no-identity --threads 2 --model " +
+                                     quote(dir / "slow.pt"),
+                                 dir / "stdout", dir / "stderr");
+    ASSERT_TRUE(wait_for([&] { return sidecars() >= 2; }, 120));
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the queues fill meanwhile
+    const int before = sidecars();
+    const auto signalled = std::chrono::steady_clock::now();
+    kill(pid, SIGINT);
+    const int status = wait_status(pid);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+    const std::string err = read_text(dir / "stderr");
+    ASSERT_TRUE(WIFEXITED(status)) << err;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << err;
+    // Only what a stage was working on is finished: one being finished, one batch (4 faces, so at
+    // most 4 inputs) being generated, one being prepared.
+    EXPECT_LE(sidecars() - before, 6) << err;
+    EXPECT_LT(took, 3.0) << err;
+    std::cout << before << " sidecars at the signal, " << sidecars() << " at the end, " << took << " s to stop\n";
+    EXPECT_NE(err.find("dropped unfinished"), std::string::npos) << err;
+}

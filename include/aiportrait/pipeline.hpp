@@ -20,6 +20,7 @@ struct RunSummary {
     int failed = 0;
     int skipped = 0;      // --skip-existing
     int not_started = 0;  // left when a signal stopped the run
+    int dropped = 0;      // ... of which read and prepared, but only waiting in a queue
     int portraits = 0;    // faces re-drawn in the inputs that succeeded (--all-faces: one per face)
     bool nothing_found = false;  // the inputs named no image at all
     int signal = 0;       // SIGINT/SIGTERM that stopped the run, 0 if none

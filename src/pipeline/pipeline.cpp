@@ -80,7 +80,11 @@ std::string RunSummary::line() const {
     std::string text = fmt::format("{} input{}: {} ok, {} no face, {} failed", inputs, inputs == 1 ? "" : "s", ok,
                                    no_face, failed);
     if (skipped) text += fmt::format(", {} skipped (already done)", skipped);
-    if (signal) text += fmt::format(", {} not started (stopped by signal {})", not_started, signal);
+    if (signal) {
+        text += fmt::format(", {} not started (stopped by signal {})", not_started, signal);
+        // Read and prepared, but only waiting between stages when the signal came.
+        if (dropped) text += fmt::format(" of which {} read but dropped unfinished", dropped);
+    }
     // The rate of portraits made (faces, not inputs: --all-faces makes several of one photo),
     // over the whole run from the process's start; a run that made none has no rate to print.
     text += fmt::format(" in {:.1f} s", seconds);
@@ -165,10 +169,13 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
     // input order.
     BoundedQueue<std::unique_ptr<Work>> prepared(2 * batch), generated(2 * batch);
 
+    // A stop signal ends the run at once: no new input is taken, what a stage is working on is
+    // finished, and what only waits in a queue is dropped (a record saying not_started each).
+    const auto stopping = [&] { return stop_requested && stop_requested() != 0; };
     std::thread preparer([&] {
         std::set<std::string> cleaned;
         for (std::size_t i = 0; i < total; ++i) {
-            if (stop_requested && stop_requested()) break;  // stop taking inputs; in-flight work finishes
+            if (stopping()) break;  // stop taking inputs
             auto work = std::make_unique<Work>();
             work->job = discovery.jobs[i];
             if (work->job.output != "-") {
@@ -177,6 +184,7 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
                 if (!dir.empty() && cleaned.insert(dir).second) remove_stale_temporaries(dir);
             }
             p.prepare(*work);  // with --skip-existing, it may find the input done
+            work->carry_on = stopping();  // it was in this stage when the signal came
             if (!prepared.push(std::move(work))) break;
         }
         prepared.close();
@@ -196,18 +204,37 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
                 faces += (*next)->faces.size();
                 group.push_back(std::move(*next));
             }
+            // After a stop only what was in the preparing stage is generated; the rest waited.
+            const bool stopped = stopping();
             std::vector<Work*> view;
-            for (auto& w : group) view.push_back(w.get());
+            for (auto& w : group)
+                if (!stopped || w->carry_on) view.push_back(w.get());
             p.generate(view);
+            const bool stopped_during = stopping();  // then these were in this stage: finish them
+            for (Work* w : view) w->carry_on = stopped_during;
             for (auto& w : group) generated.push(std::move(w));
         }
         generated.close();
     });
 
-    std::size_t done = 0;  // jobs through every stage, in order
+    std::size_t done = 0;  // jobs through every stage (or dropped), in order
+    int dropped = 0;       // prepared but only waiting when a stop signal came
+    auto emit_not_started = [&](const Job& job) {
+        ++summary.not_started;
+        InputRecord record;
+        record.input = job.input;
+        record.kind = p.config.kind;
+        record.status = Status::not_started;
+        emit(make_record(record, p.run_info), {job.input, "not_started", "", {}, ""});
+    };
     while (auto item = generated.pop()) {
         Work& work = **item;
         emit_rejected_before(done++);
+        if (!work.skipped && !work.carry_on && stopping()) {
+            ++dropped;
+            emit_not_started(work.job);
+            continue;
+        }
         nlohmann::json record;
         if (work.skipped) {
             ++summary.skipped;
@@ -226,15 +253,10 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
 
     summary.signal = stop_requested ? stop_requested() : 0;
     // The inputs a signal kept from starting: a record each, saying so.
+    summary.dropped = dropped;
     for (std::size_t i = done; i < total; ++i) {
         emit_rejected_before(i);
-        const Job& job = discovery.jobs[i];
-        ++summary.not_started;
-        InputRecord record;
-        record.input = job.input;
-        record.kind = p.config.kind;
-        record.status = Status::not_started;
-        emit(make_record(record, p.run_info), {job.input, "not_started", "", {}, ""});
+        emit_not_started(discovery.jobs[i]);
     }
     emit_rejected_before(total);
     p.reporter.finish_progress();

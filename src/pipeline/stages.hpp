@@ -29,6 +29,9 @@ struct Work {
     bool skipped = false;               // --skip-existing found it done
     std::vector<std::string> found_outputs;  // ... with these images
     bool ready_to_generate = false;     // decoded, has faces, aligned
+    // A stage was working on it when a stop signal came: it is finished. Inputs only waiting in
+    // a queue then are dropped (not started), so Ctrl-C ends the run at once.
+    bool carry_on = false;
 };
 
 struct Pipeline::Impl {
