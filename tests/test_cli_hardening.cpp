@@ -207,26 +207,19 @@ TEST(Hardening, KillNineAtSeveralPointsThenSkipExistingCompletes) {
     const std::string args = quote(dir / "in") + " -o " + quote(dir / "out") + " --skip-existing" + fast_model();
     const auto start = Clock::now();
     int temporaries_seen = 0, kills = 0;
-    // Killed while loading models, then each time the resumed run has finished one more input
-    // (a new sidecar is the evidence), so every kill lands mid-run and some work is done before
-    // the last, however fast or loaded the machine (fixed delays all landed before the first
-    // portrait once when two tests shared 2 cores).
+    // Killed while loading models, then each time the resumed run has finished one more input (a
+    // new sidecar: evidence, not a delay, which under load all landed before the first portrait).
     const auto sidecars = [&] {
         const std::vector<fs::path> files = files_under(dir / "out");
         return std::count_if(files.begin(), files.end(), [](const fs::path& p) { return p.extension() == ".json"; });
     };
-    for (int kill_point = 0; kill_point < 5; ++kill_point) {
+    for (int kill_point = 0, status = 0; kill_point < 5; ++kill_point, ++kills) {
         const auto before = sidecars();
         const pid_t pid = spawn_tool(args, dir / "stdout", dir / "stderr");
-        int status = 0;
         bool ended = false;  // it finished first: nothing left to interrupt
         if (kill_point == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
         else wait_for([&] { return sidecars() > before || (ended = waitpid(pid, &status, WNOHANG) == pid); }, 120);
-        if (ended) break;
-        kill(pid, SIGKILL);
-        status = wait_status(pid);
-        if (!WIFSIGNALED(status)) break;
-        ++kills;
+        if (ended || (kill(pid, SIGKILL), !WIFSIGNALED(status = wait_status(pid)))) break;
         temporaries_seen += static_cast<int>(temporaries_under(dir / "out").size());
         expect_outputs_whole(dir / "out");
     }
