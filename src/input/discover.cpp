@@ -222,7 +222,9 @@ Discovery discover(const Config& config) {
         if (fs::is_directory(st)) {
             // The output folder inside the input is not walked.
             const std::string exclude = is_inside(out_path, input) ? identity_key(out_path) : "";
-            const auto excluded = [&](const fs::path& folder) { return !exclude.empty() && identity_key(folder) == exclude; };
+            const auto excluded = [&](const fs::path& folder) {
+                return !exclude.empty() && identity_key(folder) == exclude;
+            };
             for (const auto& [file, refused] : walk_images(input, excluded, notes)) {
                 if (!refused.empty()) {
                     candidates.push_back({file.string(), {}, refused});

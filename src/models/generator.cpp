@@ -138,9 +138,11 @@ struct Generator::Impl {
 
 Generator::Generator(const std::string& path, Device device) : impl_(std::make_unique<Impl>()) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) fail(path, "is a folder, not a generator model file (a TorchScript .pt)");
+    if (std::filesystem::is_directory(path, ec))
+        fail(path, "is a folder, not a generator model file (a TorchScript .pt)");
     if (!std::filesystem::exists(path, ec)) fail(path, "generator model not found");
-    if (!std::filesystem::is_regular_file(path, ec)) fail(path, "not a regular file (a pipe or device); not read as a model");
+    if (!std::filesystem::is_regular_file(path, ec))
+        fail(path, "not a regular file (a pipe or device); not read as a model");
     if (device == Device::cuda) {
         if (!at::hasCUDA()) fail(path, "--device cuda: this LibTorch build has no CUDA device");
         impl_->device = torch::Device(torch::kCUDA);

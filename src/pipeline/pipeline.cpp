@@ -134,7 +134,8 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
     if (discovery.nothing_found) {
         // An empty folder (or one of unsupported files only) is not success: nothing was made.
         summary.nothing_found = true;
-        const std::string where = p.config.inputs.empty() ? "the --files-from list" : fmt::format("{}", fmt::join(p.config.inputs, ", "));
+        const std::string where =
+            p.config.inputs.empty() ? "the --files-from list" : fmt::format("{}", fmt::join(p.config.inputs, ", "));
         p.reporter.error("", fmt::format("no images to make portraits of in {}", where));
     }
 
