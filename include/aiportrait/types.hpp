@@ -48,7 +48,7 @@ struct DecodedImage {
     // shrunk `scale_denom` times, and photo_size the photo's own (upright) size.
     int scale_denom = 1;
     cv::Size photo_size;
-    std::string source_format;   // e.g. "8-bit BGR", "16-bit gray", "palette PNG"
+    std::string source_format;   // "FORMAT DEPTH COLOUR", e.g. "png 16-bit gray", "jpeg 8-bit color"
     std::vector<std::string> warnings;
 };
 

@@ -1,3 +1,6 @@
+// The command line: every flag and subcommand defined with CLI11 and parsed straight into a
+// Command; for a run its Config is then checked by validate() (config.cpp). Usage errors are printed
+// here and come back as Kind::exit with code 2 (cli.hpp); nothing here opens inputs or models.
 #include "aiportrait/cli.hpp"
 
 #include "aiportrait/detectors.hpp"

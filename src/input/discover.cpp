@@ -76,8 +76,6 @@ struct Candidate {
     std::string refused;       // why it cannot be done (missing, a FIFO, ...); empty = a job
 };
 
-// Output names are assigned over all inputs first (so every shard names files the same way),
-// then each shard keeps its own share.
 // The same input however it was spelled ("faces/a.jpg", "./faces/a.jpg", "/home/me/faces/a.jpg"
 // from /home/me): the lexically normal path relative to the working folder.
 std::string normal_relative(const std::string& input) {

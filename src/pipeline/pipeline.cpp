@@ -166,7 +166,7 @@ RunSummary Pipeline::run(const Discovery& discovery, const StopCheck& stop_reque
 
     // Three stages on three threads, joined by bounded queues so the generator is never starved
     // and memory stays flat: prepare (read/decode/detect/align) -> generate (batched across
-    // inputs) -> finish (identity, compose, encode, write). One thread per stage keeps records in
+    // inputs, then the identity distances on the same thread) -> finish (compose, encode, write). One thread per stage keeps records in
     // input order.
     BoundedQueue<std::unique_ptr<Work>> prepared(2 * batch), generated(2 * batch);
 

@@ -150,8 +150,8 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
             if (w->ready_to_generate) search_strength(*w);
         return;
     }
-    // Models without a strength input run at full strength; finish() blends the aligned input
-    // back in ((1 - s) * input + s * generated) before paste-back.
+    // Models without a strength input run at full strength, and the aligned input is blended
+    // back in ((1 - s) * input + s * generated) right here, below, before finish() pastes back.
     const GeneratorInfo& g = generator->info();
     const double strength = config.strength.value_or(g.default_strength);
     std::vector<cv::Mat> crops;
