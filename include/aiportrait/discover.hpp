@@ -49,7 +49,7 @@ std::string sidecar_path_for(const std::string& output);
 
 // Whether `key` (a job's shard_key) belongs to shard `index` (1-based) of `count`: a hash of the
 // string, so shards are disjoint, cover everything, and stay put when other files come and go.
-bool in_shard(const std::string& input, int index, int count);
+bool in_shard(const std::string& key, int index, int count);
 
 // Throws std::invalid_argument for usage errors (e.g. several inputs but -o names a file, or
 // --files-from cannot be read).

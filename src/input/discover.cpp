@@ -121,10 +121,10 @@ bool has_image_extension(const std::string& path) {
     return extensions.count(lower_case(fs::path(path).extension().string())) > 0;
 }
 
-bool in_shard(const std::string& input, int index, int count) {
+bool in_shard(const std::string& key, int index, int count) {
     if (count <= 1) return true;
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across runs, hosts and builds
-    for (unsigned char c : input) {
+    for (unsigned char c : key) {
         h ^= c;
         h *= 1099511628211ull;
     }
