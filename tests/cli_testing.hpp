@@ -76,6 +76,12 @@ inline std::string fast_model_args() {
     return " --no-identity --threads 1 --model " + quote(test_models_dir() / "identity_256.pt");
 }
 
+// The tool with fast_model_args(), and what it needs to run.
+inline std::string fast() { return tool() + fast_model_args(); }
+#define AIPORTRAIT_REQUIRE_FAST_MODELS()    \
+    AIPORTRAIT_REQUIRE_FILE(yunet_model()); \
+    AIPORTRAIT_REQUIRE_FILE(sample_photo(6))
+
 // DIR/in with the six sample photos in a/ and b/, a picture without a face (flat.png) and a file
 // that is not an image (notes.jpg): a folder run over it gives 6 ok, 1 no face, 1 failed.
 inline fs::path make_mixed_inputs(const fs::path& dir) {

@@ -15,8 +15,6 @@ namespace {
 
 // The small identity generator without the identity net: these tests are about files and
 // records, not faces.
-std::string fast() { return tool() + fast_model_args(); }
-
 std::string hex_byte(unsigned char c) {
     static const char* digits = "0123456789abcdef";
     return {digits[c >> 4], digits[c & 15]};

@@ -13,12 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string fast() { return tool() + fast_model_args(); }
-
-#define REQUIRE_MODELS()                    \
-    AIPORTRAIT_REQUIRE_FILE(yunet_model()); \
-    AIPORTRAIT_REQUIRE_FILE(sample_photo(6))
-
 // The tool with SIGPIPE at its default action, whatever the test runner inherited, and its exit
 // code on stderr as "rc=N" (the reader after it in the pipe decides the pipeline's status).
 std::string piped(const std::string& args, const std::string& reader) {
@@ -40,7 +34,7 @@ std::vector<std::string> record_names(const std::string& ndjson_text) {
 }  // namespace
 
 TEST(WeekOne, AClosedPipeIsSaidOnceAndTheRunFinishes) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     // The portrait (~80 KB) is more than the pipe holds, so the reader's end is met mid-image.
     const auto image = run_shell(piped(quote(sample_photo(1)) + " -o -", "head -c100 >/dev/null"));
@@ -80,7 +74,7 @@ std::vector<std::string> manifest_names(const fs::path& out) {
 }  // namespace
 
 TEST(WeekOne, JsonGivesEveryInputOneRecordInInputOrder) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     const fs::path in = make_mixed_inputs(dir.path());
     fs::create_symlink(dir / "nowhere.jpg", in / "a/sample2.jpg");  // refused, between a/sample1 and a/sample3
@@ -112,7 +106,7 @@ TEST(WeekOne, JsonGivesEveryInputOneRecordInInputOrder) {
 }
 
 TEST(WeekOne, InputsASignalKeptFromStartingHaveARecordEach) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     fs::create_directories(dir / "in");
     for (int copy = 0; copy < 3; ++copy)
@@ -140,7 +134,7 @@ TEST(WeekOne, InputsASignalKeptFromStartingHaveARecordEach) {
 }
 
 TEST(WeekOne, ThreadsHaveAnUpperBoundSaidInTheErrorAndOpenCvStaysQuiet) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     const int cores = std::stoi(run_shell("nproc").out);
     const std::string model = " --no-identity --model " + quote(test_models_dir() / "identity_256.pt");
@@ -162,7 +156,7 @@ TEST(WeekOne, ThreadsHaveAnUpperBoundSaidInTheErrorAndOpenCvStaysQuiet) {
 }
 
 TEST(WeekOne, AGeneratorWithADegenerateTemplateIsExitTwoNamingIt) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     const fs::path model = dir / "flat_template.pt";
     copy_model_with_metadata(test_models_dir() / "identity_256.pt", model, [](json& meta) {
@@ -178,7 +172,7 @@ TEST(WeekOne, AGeneratorWithADegenerateTemplateIsExitTwoNamingIt) {
 
 
 TEST(WeekOne, UsageMessagesSayWhatIsWrong) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     const std::string photo = quote(sample_photo(1));
     const auto two = run_shell(fast() + " " + photo + " " + quote(sample_photo(2)) + " -o - > /dev/null");
@@ -198,7 +192,7 @@ TEST(WeekOne, UsageMessagesSayWhatIsWrong) {
 }
 
 TEST(WeekOne, AnImageThatCannotBeWrittenIsWhatTheErrorNames) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     // Nothing can be created in /proc, root or not: the image fails first, then its sidecar.
     const auto r = run_shell(fast() + " " + quote(sample_photo(1)) + " -o /proc/aiportrait-test.png");
     EXPECT_EQ(r.exit_code, 1);
@@ -208,7 +202,7 @@ TEST(WeekOne, AnImageThatCannotBeWrittenIsWhatTheErrorNames) {
 }
 
 TEST(WeekOne, TheSummaryCountsPortraitsAndTheWholeRunAndTheBarAgrees) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     AIPORTRAIT_REQUIRE_FILE("/usr/bin/script");
     TempDir dir;
     // Two photos' faces in one: --all-faces makes several portraits of one input.
@@ -241,7 +235,7 @@ TEST(WeekOne, TheSummaryCountsPortraitsAndTheWholeRunAndTheBarAgrees) {
 }
 
 TEST(WeekOne, NothingToDoFailsAndLinkedFoldersAreSaidOnce) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     fs::create_directories(dir / "empty");
     write_text(dir / "heic/IMG_1.HEIC", "x");
@@ -269,7 +263,7 @@ TEST(WeekOne, NothingToDoFailsAndLinkedFoldersAreSaidOnce) {
 }
 
 TEST(WeekOne, TargetIdentityRecordsNoSingleStrength) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     const auto r = run_shell(tool() + " --threads 1 --model " + quote(test_models_dir() / "strength_blur.pt") + " " +
                              quote(sample_photo(1)) + " -o " + quote(dir / "p.png") + " --target-identity 0.3");
@@ -283,7 +277,7 @@ TEST(WeekOne, TargetIdentityRecordsNoSingleStrength) {
 
 
 TEST(WeekOne, ASignalEndsTheRunAtOnceDroppingWhatOnlyWaits) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     // A slow generator behind a fast detector: the queues between the stages fill up, as with
     // the default generator on small photos. (Each forward ~0.3 s; small copies detect fast.)

@@ -12,16 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string fast() { return tool() + fast_model_args(); }
-
-#define REQUIRE_MODELS()                    \
-    AIPORTRAIT_REQUIRE_FILE(yunet_model()); \
-    AIPORTRAIT_REQUIRE_FILE(sample_photo(6))
-
-}  // namespace
-
-namespace {
-
 // How many pixels of an 8-bit BGR image have channels more than `spread` apart.
 int coloured_pixels(const cv::Mat& bgr, int spread) {
     int n = 0;
@@ -36,7 +26,7 @@ int coloured_pixels(const cv::Mat& bgr, int spread) {
 }  // namespace
 
 TEST(WeekOneOutputs, AGreyPhotoGivesAGreyPortrait) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     // A black-and-white print scanned in colour: three equal channels.
     cv::Mat grey, bgr;
@@ -67,7 +57,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
 }  // namespace
 
 TEST(WeekOneOutputs, ARerunRemovesWhatTheEarlierSidecarOfItsNameRecorded) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     // -o with another extension each time: one image, the one x.json describes.
     for (const char* name : {"x.webp", "x.jpeg", "x.PNG"})
@@ -96,7 +86,7 @@ TEST(WeekOneOutputs, ARerunRemovesWhatTheEarlierSidecarOfItsNameRecorded) {
 }
 
 TEST(WeekOneOutputs, AFolderWalkLeavesOutWhatTheToolMade) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     fs::create_directories(dir / "in/sub");
     fs::copy_file(sample_photo(1), dir / "in/a.jpg");
@@ -122,7 +112,7 @@ TEST(WeekOneOutputs, AFolderWalkLeavesOutWhatTheToolMade) {
 }
 
 TEST(WeekOneOutputs, TheGalleryFindsThePhotosFromAnyFolder) {
-    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FAST_MODELS();
     TempDir dir;
     fs::create_directories(dir / "home/photos");
     fs::copy_file(sample_photo(1), dir / "home/photos/a.jpg");
