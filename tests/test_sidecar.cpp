@@ -91,18 +91,28 @@ TEST(Sidecar, NeverDecodedInputsHaveNullsNotPlaceholders) {
     EXPECT_EQ(j["input"]["exif_orientation_applied"], false);
 }
 
-TEST(Sidecar, AllFacesNamesTheFilesItWrote) {
+namespace {
+
+// An --all-faces record of NAME.jpg whose two faces were written as out/NAME_face1.png and 2.
+InputRecord all_faces_record(const std::string& name) {
     InputRecord r;
-    r.input = "group.jpg";
+    r.input = name + ".jpg";
     r.exif_orientation = 1;
     r.kind = OutputKind::all_faces;
-    r.output = "out/group.png";
+    r.output = "out/" + name + ".png";
     r.status = Status::ok;
     FaceRecord a, b;
     a.used = b.used = true;
-    a.output_path = "out/group_face1.png";
-    b.output_path = "out/group_face2.png";
+    a.output_path = "out/" + name + "_face1.png";
+    b.output_path = "out/" + name + "_face2.png";
     r.faces = {a, b};
+    return r;
+}
+
+}  // namespace
+
+TEST(Sidecar, AllFacesNamesTheFilesItWrote) {
+    const InputRecord r = all_faces_record("group");
     const nlohmann::json j = make_record(r, RunInfo{});
     EXPECT_TRUE(j["output"]["path"].is_null()) << "no file is called out/group.png";
     EXPECT_EQ(j["output"]["paths"], nlohmann::json({"out/group_face1.png", "out/group_face2.png"}));
@@ -137,7 +147,7 @@ TEST(Sidecar, OutputsIfDoneMatchesSettingsAndBytes) {
     run.generator = {{"sha256", "g"}, {"path", "/here/g.pt"}};
     run.detector = {{"name", "yunet"}, {"model_path", "/here/y.onnx"}, {"min_face", 40}};
     run.parameters = {{"strength", 0.5}, {"threads", 2}, {"batch", 4}};
-    const nlohmann::json record = make_record(r, run);
+    const StoredRecord record = *parse_record(make_record(r, run));
 
     RunInfo elsewhere = run;  // another machine: other paths, threads and batch
     elsewhere.detector["model_path"] = "/there/y.onnx";
@@ -155,5 +165,52 @@ TEST(Sidecar, OutputsIfDoneMatchesSettingsAndBytes) {
     other = run;
     other.detector["min_face"] = 20;
     EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "other detector setting";
-    EXPECT_TRUE(outputs_if_done(nlohmann::json::parse("{\"status\": \"ok\", \"output\": 3}"), run, "").empty());
+    EXPECT_TRUE(
+        outputs_if_done(*parse_record(nlohmann::json::parse(R"({"schema": "aiportrait.sidecar", "status": "ok", "output": 3})")),
+                        run, "")
+            .empty());
+}
+
+// read_record gives back what make_record wrote (raw path bytes included), and is lenient with
+// what older versions, failed inputs and hand edits leave; JSON of another schema is no record.
+TEST(Sidecar, ReadRecordGivesBackWhatWasWritten) {
+    InputRecord r = all_faces_record("caf\xe9");
+    r.input_sha256 = std::string(64, 'a');
+    r.faces[0].output_sha256 = std::string(64, 'b');
+    r.faces[0].identity_distance = 0.25;
+    r.faces[1].strength = 0.5;
+    r.faces.push_back(FaceRecord{});
+    RunInfo run;
+    run.working_directory = "/home/me";
+    run.generator = {{"name", "g"}, {"version", "1.0"}, {"sha256", "s"}};
+    aiportrait::testing::TempDir dir;
+    aiportrait::testing::write_text(dir / "x.json", dump_record(make_record(r, run), 2));
+    const std::optional<StoredRecord> back = read_record((dir / "x.json").string());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->status, "ok");
+    EXPECT_EQ(back->input, r.input);
+    EXPECT_EQ(back->input_sha256, r.input_sha256);
+    EXPECT_EQ(back->kind, "all_faces");
+    EXPECT_EQ(back->output, "") << "--all-faces writes no file of the main name";
+    ASSERT_EQ(back->faces.size(), 3u);
+    EXPECT_EQ(back->faces[0].identity_distance, 0.25);
+    EXPECT_EQ(back->faces[1].strength, 0.5);
+    EXPECT_FALSE(back->faces[2].used);
+    ASSERT_EQ(back->outputs.size(), 2u);
+    EXPECT_EQ(back->outputs[0].path, "out/caf\xe9_face1.png");
+    EXPECT_EQ(back->outputs[0].sha256, r.faces[0].output_sha256);
+    EXPECT_TRUE(back->outputs[1].per_face);
+    EXPECT_EQ(back->model_name + " " + back->model_version + " " + back->model_sha256, "g 1.0 s");
+    EXPECT_EQ(resolve_recorded(*back, "in/a.jpg"), "/home/me/in/a.jpg");
+    EXPECT_EQ(written_outputs(r), (std::vector<std::string>{"out/caf\xe9_face1.png", "out/caf\xe9_face2.png"}));
+
+    const auto sparse = parse_record(nlohmann::json::parse(
+        R"({"schema": "aiportrait.sidecar", "error": 7, "input": {"sha256": null}, "faces": "none"})"));
+    ASSERT_TRUE(sparse);
+    EXPECT_EQ(sparse->status, "error");
+    EXPECT_EQ(sparse->error, "");
+    EXPECT_EQ(sparse->kind, "portrait");
+    EXPECT_TRUE(sparse->faces.empty());
+    EXPECT_FALSE(parse_record(nlohmann::json::parse(R"({"schema": "aiportrait.run", "status": "ok"})")));
+    EXPECT_FALSE(read_record((dir / "missing.json").string()));
 }

@@ -76,15 +76,49 @@ struct RecordedOutput {
     bool per_face = false;  // one of --all-faces' files
 };
 
-// The images a record names (for --skip-existing's checks and for clearing an earlier run's
-// outputs); empty when it names none or is not a record.
-std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record);
+// The images `record` says were written, in the order the sidecar lists them: the main output,
+// or (--all-faces) each face's own file. What the sidecar, the run manifest and the clearing of
+// an earlier run's leftovers all mean by "this input's outputs".
+std::vector<std::string> written_outputs(const InputRecord& record);
+
+// A face of a sidecar read back.
+struct StoredFace {
+    bool used = false;
+    std::optional<double> identity_distance, strength;
+    std::string output, output_sha256;  // this face's own image (--all-faces); empty when none
+};
+
+// A sidecar read back (read_record): every field its readers (--skip-existing, the clearing of
+// earlier outputs, the folder walk, the gallery) use, typed. Lenient, since older versions,
+// failed inputs and hand edits leave sparse records: a missing, null or wrong-typed field reads
+// as empty (status as "error", kind as "portrait"); paths come back as their raw bytes.
+struct StoredRecord {
+    std::string status = "error";
+    std::string error;
+    std::string input, input_sha256;
+    std::string working_directory;  // absolute; empty in records of versions before it
+    std::string kind = "portrait";  // output.kind
+    std::string output, output_sha256;  // the main output (not --all-faces); empty when none
+    std::vector<StoredFace> faces;
+    std::string model_name, model_version, model_sha256;
+    // Compared whole with this run's (outputs_if_done), so kept as written.
+    nlohmann::json detector, parameters;
+    // The images the record names: the main output, or for --all-faces each face's file.
+    std::vector<RecordedOutput> outputs;
+};
+
+// `record` as a sidecar, or nothing when it is not one (another schema: a run manifest, another
+// tool's JSON).
+std::optional<StoredRecord> parse_record(const nlohmann::json& record);
+// The sidecar at `path`, or nothing when it is missing, not a regular file, larger than any
+// sidecar (16 MiB), not JSON or not a sidecar.
+std::optional<StoredRecord> read_record(const std::string& path);
 
 // The images of a record that shows its input done as this run would do it: status ok, from
 // these bytes (`input_sha256`), with the same generator (by sha256), detector settings and
 // parameters (model paths, threads and batch size aside: they do not change what is made).
 // Empty otherwise. The caller still checks the files are there as written.
-std::vector<RecordedOutput> outputs_if_done(const nlohmann::json& record, const RunInfo& run,
+std::vector<RecordedOutput> outputs_if_done(const StoredRecord& record, const RunInfo& run,
                                             const std::string& input_sha256);
 
 // `path` under `key` as valid UTF-8 (each bad byte a U+FFFD) and, when that lost something, its
@@ -98,9 +132,9 @@ nlohmann::json path_json(const std::string& path);
 // The path a record's path field names: its raw bytes when the record carries "path_hex".
 std::string recorded_path(const nlohmann::json& object, const char* key = "path");
 
-// A path a record names (e.g. recorded_path(record["input"])), made absolute against the
-// record's "working_directory" when it is relative, so it is found from any folder; unchanged
-// when the record has none (records of versions before it).
-std::string resolve_recorded(const nlohmann::json& record, const std::string& path);
+// A path a record names (e.g. its input), made absolute against the record's working_directory
+// when it is relative, so it is found from any folder; unchanged when the record has none
+// (records of versions before it).
+std::string resolve_recorded(const StoredRecord& record, const std::string& path);
 
 }  // namespace aiportrait

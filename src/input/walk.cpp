@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -37,12 +36,9 @@ bool is_own_output(const fs::path& image) {
         stem.find_first_not_of("0123456789", face + 5) == std::string::npos)
         sidecars.push_back(image.parent_path() / (stem.substr(0, face) + ".json"));
     for (const fs::path& sidecar : sidecars) {
-        std::error_code ec;
-        if (!fs::is_regular_file(sidecar, ec) || fs::file_size(sidecar, ec) > (16u << 20)) continue;
-        std::ifstream in(sidecar, std::ios::binary);
-        const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
-        if (!record.is_object() || record.value("schema", "") != "aiportrait.sidecar") continue;
-        for (const RecordedOutput& o : recorded_outputs(record))
+        const std::optional<StoredRecord> record = read_record(sidecar.string());
+        if (!record) continue;
+        for (const RecordedOutput& o : record->outputs)
             if (fs::path(o.path).filename() == image.filename()) return true;
     }
     return false;

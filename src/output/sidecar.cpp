@@ -9,11 +9,15 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 namespace aiportrait {
 namespace {
 
 using nlohmann::json;
+
+// The one spelling of the sidecar's schema name: written by make_record, required by parse_record.
+constexpr const char* kSidecarSchema = "aiportrait.sidecar";
 
 // Rounded so sidecars stay readable and diff cleanly; still far below a pixel. Scaled by an
 // integer and divided back, so 228.2 prints as 228.2 and not 228.20000000000002.
@@ -46,6 +50,22 @@ bool is_valid_utf8(const std::string& s) {
         i += n;
     }
     return true;
+}
+
+// The member `key` of a record's object, or null when it is missing or `object` is no object.
+// (A const json's operator[] must not be used for this: on a missing key it is undefined
+// behaviour.)
+const json& member(const json& object, const char* key) {
+    static const json missing;
+    if (!object.is_object()) return missing;
+    const auto it = object.find(key);
+    return it == object.end() ? missing : *it;
+}
+
+// A string member, or "" when it is missing, null or of another type.
+std::string text(const json& object, const char* key) {
+    const json& value = member(object, key);
+    return value.is_string() ? value.get<std::string>() : "";
 }
 
 json point(const cv::Point2f& p) { return json::array({round_to(p.x, 0.01), round_to(p.y, 0.01)}); }
@@ -162,8 +182,7 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
             // One file per face (faces[].output); no file has the main name itself.
             output["path"] = nullptr;
             json paths = json::array();
-            for (const FaceRecord& f : r.faces)
-                if (!f.output_path.empty()) paths.push_back(path_json(f.output_path));
+            for (const std::string& path : written_outputs(r)) paths.push_back(path_json(path));
             output["paths"] = paths;
         } else {
             put_path(output, "path", r.output);
@@ -180,7 +199,7 @@ nlohmann::json make_record(const InputRecord& r, const RunInfo& run) {
     input["exif_orientation_applied"] = decoded && *r.exif_orientation != 1;
     input["format"] = r.source_format.empty() ? json(nullptr) : json(r.source_format);
     json record{
-        {"schema", "aiportrait.sidecar"},
+        {"schema", kSidecarSchema},
         {"schema_version", kSidecarSchemaVersion},
         {"status", to_string(r.status)},
         {"error", r.error.empty() ? json(nullptr) : json(r.error)},
@@ -239,46 +258,84 @@ std::string recorded_path(const nlohmann::json& object, const char* key) {
     return plain != object.end() && plain->is_string() ? plain->get<std::string>() : "";
 }
 
-std::string resolve_recorded(const nlohmann::json& record, const std::string& path) {
-    const std::string wd = recorded_path(record, "working_directory");
+std::vector<std::string> written_outputs(const InputRecord& r) {
+    std::vector<std::string> out;
+    if (!r.output.empty() && r.kind != OutputKind::all_faces) out.push_back(r.output);
+    for (const FaceRecord& f : r.faces)
+        if (!f.output_path.empty()) out.push_back(f.output_path);
+    return out;
+}
+
+std::optional<StoredRecord> parse_record(const nlohmann::json& record) {
+    if (text(record, "schema") != kSidecarSchema) return std::nullopt;  // a manifest, another tool's
+    StoredRecord r;
+    if (const std::string status = text(record, "status"); !status.empty()) r.status = status;
+    r.error = text(record, "error");
+    const json& input = member(record, "input");
+    r.input = recorded_path(input);
+    r.input_sha256 = text(input, "sha256");
+    r.working_directory = recorded_path(record, "working_directory");
+    const json& output = member(record, "output");
+    if (const std::string kind = text(output, "kind"); !kind.empty()) r.kind = kind;
+    r.output = recorded_path(output);
+    r.output_sha256 = text(output, "sha256");
+    static const json no_faces = json::array();
+    const json& faces = member(record, "faces");
+    for (const json& f : faces.is_array() ? faces : no_faces) {  // two lvalues: no copy
+        StoredFace face;
+        face.used = member(f, "used").is_boolean() && member(f, "used").get<bool>();
+        if (member(f, "identity_distance").is_number()) face.identity_distance = member(f, "identity_distance").get<double>();
+        if (member(f, "strength").is_number()) face.strength = member(f, "strength").get<double>();
+        face.output = recorded_path(f, "output");
+        face.output_sha256 = text(f, "output_sha256");
+        r.faces.push_back(std::move(face));
+    }
+    const json& model = member(record, "model");
+    r.model_name = text(model, "name");
+    r.model_version = text(model, "version");
+    r.model_sha256 = text(model, "sha256");
+    r.detector = member(record, "detector");
+    r.parameters = member(record, "parameters");
+    if (r.kind == "all_faces") {
+        for (const StoredFace& f : r.faces)
+            if (!f.output.empty()) r.outputs.push_back({f.output, f.output_sha256, true});
+    } else if (!r.output.empty()) {
+        r.outputs.push_back({r.output, r.output_sha256, false});
+    }
+    return r;
+}
+
+std::optional<StoredRecord> read_record(const std::string& path) {
+    std::error_code ec;
+    if (path.empty() || !std::filesystem::is_regular_file(path, ec) ||
+        std::filesystem::file_size(path, ec) > (16u << 20))
+        return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    const json record = json::parse(in, nullptr, false);
+    return record.is_discarded() ? std::nullopt : parse_record(record);
+}
+
+std::string resolve_recorded(const StoredRecord& record, const std::string& path) {
+    const std::string& wd = record.working_directory;
     if (path.empty() || wd.empty() || std::filesystem::path(path).is_absolute()) return path;
     return (std::filesystem::path(wd) / path).lexically_normal().string();
 }
 
-std::vector<RecordedOutput> recorded_outputs(const nlohmann::json& record) try {
-    std::vector<RecordedOutput> out;
-    if (!record.is_object() || !record.contains("output") || !record["output"].is_object()) return out;
-    const json& output = record["output"];
-    if (output.value("kind", "") == "all_faces") {
-        for (const json& face : record.value("faces", json::array()))
-            if (face.is_object() && face.contains("output"))
-                out.push_back({recorded_path(face, "output"), face.value("output_sha256", ""), true});
-    } else if (!recorded_path(output).empty()) {
-        out.push_back({recorded_path(output), output.value("sha256", ""), false});
-    }
-    return out;
-} catch (const json::exception&) {
-    return {};  // fields of the wrong type: names nothing
-}
-
-std::vector<RecordedOutput> outputs_if_done(const nlohmann::json& record, const RunInfo& run,
-                                            const std::string& input_sha256) try {
-    if (!record.is_object() || record.value("status", "") != "ok") return {};
+std::vector<RecordedOutput> outputs_if_done(const StoredRecord& record, const RunInfo& run,
+                                            const std::string& input_sha256) {
+    if (record.status != "ok") return {};
     auto without = [](json j, std::initializer_list<const char*> keys) {
         if (!j.is_object()) return json();
         for (const char* k : keys) j.erase(k);
         return j;
     };
-    const bool same = record.value("model", json()).value("sha256", "") == run.generator.value("sha256", "") &&
-                      without(record.value("detector", json()), {"model_path"}) == without(run.detector, {"model_path"}) &&
-                      without(record.value("parameters", json()), {"threads", "batch"}) ==
-                          without(run.parameters, {"threads", "batch"});
+    const bool same = record.model_sha256 == text(run.generator, "sha256") &&
+                      without(record.detector, {"model_path"}) == without(run.detector, {"model_path"}) &&
+                      without(record.parameters, {"threads", "batch"}) == without(run.parameters, {"threads", "batch"});
     // Made from these bytes: a photo edited since, or a new file that took an earlier one's
     // collision name, is done again.
-    if (!same || record.value("input", json()).value("sha256", "") != input_sha256) return {};
-    return recorded_outputs(record);
-} catch (const json::exception&) {
-    return {};  // a sidecar that parses but has fields of the wrong type: not done
+    if (!same || record.input_sha256 != input_sha256) return {};
+    return record.outputs;
 }
 
 }  // namespace aiportrait

@@ -10,18 +10,15 @@
 #include "aiportrait/util.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace aiportrait {
 namespace {
@@ -39,16 +36,6 @@ struct Card {
     std::vector<Picture> outputs;
     std::vector<std::string> faces;  // "face 1: distance 0.46, strength 0.85"
 };
-
-// The member `key` of a sidecar object, or null when it is missing. A const json's operator[]
-// must not be used for this: on a missing key it dereferences the end of the map (undefined
-// behaviour; in release builds a face without "output" sometimes read as a string).
-const json& field(const json& object, const char* key) {
-    static const json missing;
-    if (!object.is_object()) return missing;
-    const auto it = object.find(key);
-    return it == object.end() ? missing : *it;
-}
 
 std::string html(const std::string& text) {
     std::string out;
@@ -121,42 +108,35 @@ public:
         return p;
     }
 
-    void add(const fs::path& sidecar, const json& r) {
+    void add(const fs::path& sidecar, const StoredRecord& r) {
         Card c;
-        const json& input = field(r, "input");
-        const json& output = field(r, "output");
-        const json& error = field(r, "error");
-        const json& model = field(r, "model");
-        c.input = recorded_path(input);
+        c.input = r.input;
         c.name = (sidecar.lexically_relative(dir_).parent_path() / fs::path(c.input).filename()).string();
-        c.status = r.value("status", "error");
-        c.error = error.is_string() ? error.get<std::string>() : "";
-        c.kind = output.is_object() ? output.value("kind", "portrait") : "portrait";
+        c.status = r.status;
+        c.error = r.error;
+        c.kind = r.kind;
         // The photo's path is relative to the folder the run started in, which the record says.
-        c.photo = picture(resolve_recorded(r, c.input), input.is_object() ? input.value("sha256", "") : "", 320);
+        c.photo = picture(resolve_recorded(r, c.input), r.input_sha256, 320);
         // Outputs sit beside their sidecar: found there whatever folder the run was started in.
         const fs::path here = sidecar.parent_path();
-        if (const std::string path = recorded_path(output); !path.empty())
-            c.outputs.push_back(picture(here / fs::path(path).filename(), output.value("sha256", ""),
+        if (!r.output.empty())
+            c.outputs.push_back(picture(here / fs::path(r.output).filename(), r.output_sha256,
                                         c.kind == "paste" ? 480 : 220));
-        static const json no_faces = json::array();
-        const json& faces = field(r, "faces");
         int n = 0;
-        for (const json& f : faces.is_array() ? faces : no_faces) {  // two lvalues: no copy
+        for (const StoredFace& f : r.faces) {
             ++n;
-            if (!f.is_object() || !f.value("used", false)) continue;
+            if (!f.used) continue;
             std::string line = fmt::format("face {}", n);
-            const json& distance = field(f, "identity_distance");
-            const json& strength = field(f, "strength");
-            if (distance.is_number()) line += fmt::format(": distance {:.3f}", distance.get<double>());
-            if (strength.is_number()) line += fmt::format(", strength {:.2f}", strength.get<double>());
+            if (f.identity_distance) line += fmt::format(": distance {:.3f}", *f.identity_distance);
+            if (f.strength) line += fmt::format(", strength {:.2f}", *f.strength);
             c.faces.push_back(line);
-            if (const std::string path = recorded_path(f, "output"); !path.empty())
-                c.outputs.push_back(picture(here / fs::path(path).filename(), f.value("output_sha256", ""), 220));
+            if (!f.output.empty())
+                c.outputs.push_back(picture(here / fs::path(f.output).filename(), f.output_sha256, 220));
         }
         ++counts_[c.status];
-        if (model_.empty() && model.is_object())
-            model_ = fmt::format("{} {}", model.value("name", "?"), model.value("version", "?"));
+        if (model_.empty() && !(r.model_name.empty() && r.model_version.empty()))
+            model_ = fmt::format("{} {}", r.model_name.empty() ? "?" : r.model_name,
+                                 r.model_version.empty() ? "?" : r.model_version);
         cards_.push_back(std::move(c));
     }
 
@@ -258,11 +238,10 @@ GalleryResult write_gallery(const std::string& dir) {
     std::sort(sidecars.begin(), sidecars.end());  // the run's order: outputs mirror sorted inputs
     Builder b{fs::path(dir)};
     for (const fs::path& p : sidecars) {
-        std::ifstream in(p);
-        const json r = json::parse(in, nullptr, false);
-        if (r.is_discarded() || !r.is_object() || r.value("schema", "") != "aiportrait.sidecar") continue;  // manifests, others
+        const std::optional<StoredRecord> r = read_record(p.string());
+        if (!r) continue;  // manifests, others
         try {
-            b.add(p, r);
+            b.add(p, *r);
         } catch (const std::exception& e) {
             b.result.warnings.push_back(fmt::format("{}: left out of the gallery ({})", p.string(), first_line(e.what())));
         }

@@ -61,9 +61,7 @@ ManifestEntry entry_of(const Work& work) {
     const InputRecord& r = work.record;
     e.status = to_string(r.status);
     e.error = r.error;
-    if (!r.output.empty() && r.kind != OutputKind::all_faces) e.outputs.push_back(r.output);
-    for (const FaceRecord& f : r.faces)
-        if (!f.output_path.empty()) e.outputs.push_back(f.output_path);
+    e.outputs = written_outputs(r);
     e.sidecar = r.sidecar;
     return e;
 }

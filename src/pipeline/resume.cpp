@@ -8,20 +8,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 namespace fs = std::filesystem;
 
 namespace aiportrait {
 namespace {
-
-// The sidecar at `path` as JSON (discarded when missing or unparsable).
-nlohmann::json read_sidecar(const std::string& path) {
-    std::error_code ec;
-    if (path.empty() || !fs::is_regular_file(path, ec)) return nlohmann::json::value_t::discarded;
-    std::ifstream in(path);
-    return nlohmann::json::parse(in, nullptr, false);
-}
 
 // Whether a file a record names is one this job writes: its output, or (--all-faces) one of
 // its NAME_faceN files beside it (face_output_path).
@@ -54,7 +45,9 @@ std::string face_output_path(const std::string& output, std::size_t index) {
 
 std::vector<std::string> completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
     if (job.output == "-") return {};
-    const std::vector<RecordedOutput> outputs = outputs_if_done(read_sidecar(job.sidecar), run, input_sha256);
+    const std::optional<StoredRecord> record = read_record(job.sidecar);
+    if (!record) return {};
+    const std::vector<RecordedOutput> outputs = outputs_if_done(*record, run, input_sha256);
     std::vector<std::string> paths;
     // Every file the record names is this job's, byte for byte as written: not a killed run's
     // image beside an earlier run's sidecar, nor a file changed since.
@@ -69,7 +62,9 @@ std::vector<std::string> completed_before(const Job& job, const RunInfo& run, co
 std::vector<RecordedOutput> earlier_outputs(const Job& job) {
     std::vector<RecordedOutput> out;
     if (job.output == "-" || job.sidecar.empty()) return out;
-    for (const RecordedOutput& o : recorded_outputs(read_sidecar(job.sidecar)))
+    const std::optional<StoredRecord> record = read_record(job.sidecar);
+    if (!record) return out;
+    for (const RecordedOutput& o : record->outputs)
         if (is_output_of(job, o) || has_job_name(job, o)) out.push_back(o);
     return out;
 }

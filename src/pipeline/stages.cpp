@@ -369,11 +369,7 @@ void Pipeline::Impl::finish(Work& work) const {
         }
     }
     if (record.status == Status::ok && !record.sidecar.empty()) {
-        std::vector<std::string> written;
-        if (record.kind != OutputKind::all_faces) written.push_back(record.output);
-        for (const FaceRecord& f : record.faces)
-            if (!f.output_path.empty()) written.push_back(f.output_path);
-        remove_replaced_outputs(work.job, earlier, written);
+        remove_replaced_outputs(work.job, earlier, written_outputs(record));
     }
     // The decoded photo and crops are no longer needed; the record travels on.
     work.image = DecodedImage();
