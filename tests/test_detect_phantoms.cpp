@@ -1,10 +1,11 @@
-// Phantom faces (issue #11): the raw YuNet network reports faces on gradients, fruit, walls, skin
-// and noise, usually as a box filling much of its view. The detector verifies such claims
-// (detect.cpp) and drops faces under --min-face. A labelled development set keeps precision and
-// recall in check: opencv-doc's pictures (../shared/eval/scenes), crops of the eval photos away
+// Phantom faces (issues #11, #30): the raw YuNet network reports faces on gradients, fruit, walls,
+// skin and noise, usually as a box filling much of its view. The detector verifies such claims
+// (detect.cpp), drops faces under --min-face, and a second network confirms them (face_check.hpp).
+// A labelled development set keeps precision and recall in check: opencv-doc's pictures (../shared/eval/scenes), crops of the eval photos away
 // from every face, synthetic gradients and textures, and the reference faces of the eval photos.
 #include "aiportrait/decode.hpp"
 #include "aiportrait/detect.hpp"
+#include "aiportrait/face_check.hpp"
 
 #include "reference_faces.hpp"
 #include "testing.hpp"
@@ -25,8 +26,11 @@ fs::path scenes_dir() { return shared_dir() / "eval" / "scenes"; }
 
 cv::Mat load(const fs::path& path) { return decode_image(read_input_bytes(path.string()), 0).bgr; }
 
+// With verification on (the CLI's detector), the second opinion too, as the CLI runs it.
 std::unique_ptr<FaceDetector> yunet(const DetectorOptions& options = {}) {
-    return make_yunet_detector(yunet_model().string(), options);
+    auto detector = make_yunet_detector(yunet_model().string(), options);
+    if (!options.verify) return detector;
+    return with_second_opinion(std::move(detector), std::make_shared<const FaceCheck>((models_dir() / kFaceCheckModelFile).string()));
 }
 
 // opencv-doc 4.6's 91 sample pictures, labelled by looking at each one. Not listed, because they

@@ -4,6 +4,7 @@
 #include "setup.hpp"
 
 #include "aiportrait/detectors.hpp"
+#include "aiportrait/face_check.hpp"
 #include "aiportrait/generator.hpp"
 #include "aiportrait/pipeline.hpp"
 #include "aiportrait/version.hpp"
@@ -70,7 +71,9 @@ std::unique_ptr<FaceDetector> make_detector(const Config& config, const ModelLoc
             }
         }
     }
-    return chosen->make(where.file(chosen->model_file), options);
+    // Every detector's faces get the second opinion: one detector alone portrays clouds and boats.
+    auto check = std::make_shared<const FaceCheck>(where.file(kFaceCheckModelFile));
+    return with_second_opinion(chosen->make(where.file(chosen->model_file), options), std::move(check));
 }
 
 void Pipeline::Impl::load_models() {

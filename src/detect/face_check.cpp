@@ -1,0 +1,200 @@
+// The second opinion on detected faces: BlazeFace short-range on an upright crop (face_check.hpp).
+#include "aiportrait/face_check.hpp"
+#include "aiportrait/hash.hpp"
+
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace aiportrait {
+namespace {
+
+constexpr int kNetSize = 128;
+constexpr int kNumRegressors = 16;  // box cx, cy, w, h, then 6 keypoints
+// MediaPipe's short-range anchors: a 16x16 grid with 2 anchors per cell (stride 8), then an 8x8
+// grid with 6 (stride 16); fixed anchor size, so regressors are offsets in net pixels.
+constexpr int kFineGrid = 16, kFinePerCell = 2;
+constexpr int kCoarseGrid = 8, kCoarsePerCell = 6;
+constexpr int kFineAnchors = kFineGrid * kFineGrid * kFinePerCell;          // 512
+constexpr int kCoarseAnchors = kCoarseGrid * kCoarseGrid * kCoarsePerCell;  // 384
+// The crop's side in units of the face box's longer side; the check takes the best of these views.
+constexpr float kContexts[] = {1.5f, 2.0f};
+// How much a check detection must overlap the face to count as the same face.
+constexpr float kSameFaceIou = 0.3f;
+
+std::vector<cv::Point2f> anchor_centres() {
+    std::vector<cv::Point2f> anchors;
+    anchors.reserve(kFineAnchors + kCoarseAnchors);
+    for (auto [grid, per_cell] : {std::pair{kFineGrid, kFinePerCell}, std::pair{kCoarseGrid, kCoarsePerCell}})
+        for (int y = 0; y < grid; ++y)
+            for (int x = 0; x < grid; ++x)
+                for (int a = 0; a < per_cell; ++a)
+                    anchors.emplace_back((x + 0.5f) / grid * kNetSize, (y + 0.5f) / grid * kNetSize);
+    return anchors;
+}
+
+}  // namespace
+
+struct FaceCheck::Impl {
+    std::string path, sha256;
+    mutable cv::dnn::Net net;
+    mutable std::mutex mutex;  // cv::dnn::Net is not safe to run from two threads at once
+    std::vector<std::string> output_names;
+    std::array<int, 4> order{};  // index in output_names of fine/coarse scores, fine/coarse boxes
+    std::vector<cv::Point2f> anchors = anchor_centres();
+
+    double score(const cv::Mat& bgr, const Face& face, float context) const;
+
+    std::vector<cv::Mat> forward(const cv::Mat& input) const {
+        const int dims[4] = {1, kNetSize, kNetSize, 3};  // NHWC: an interleaved CV_32FC3 image's layout
+        cv::Mat blob(4, dims, CV_32F, const_cast<uchar*>(input.ptr()));
+        std::vector<cv::Mat> outs;
+        std::lock_guard<std::mutex> lock(mutex);
+        net.setInput(blob);
+        net.forward(outs, output_names);
+        for (auto& o : outs) o = o.clone();  // the net reuses its buffers on the next run
+        return {outs[order[0]], outs[order[1]], outs[order[2]], outs[order[3]]};
+    }
+
+    // Which output is which, by shape; a dummy pass also proves the file is this network.
+    void identify_outputs() {
+        output_names = net.getUnconnectedOutLayersNames();
+        if (output_names.size() != 4)
+            throw std::runtime_error("expected 4 outputs, found " + std::to_string(output_names.size()));
+        order = {0, 1, 2, 3};
+        const cv::Mat zero(kNetSize, kNetSize, CV_32FC3, cv::Scalar::all(0));
+        const int dims[4] = {1, kNetSize, kNetSize, 3};
+        net.setInput(cv::Mat(4, dims, CV_32F, const_cast<uchar*>(zero.ptr())));
+        std::vector<cv::Mat> outs;
+        net.forward(outs, output_names);
+        order = {-1, -1, -1, -1};
+        for (int i = 0; i < 4; ++i) {
+            const int last = outs[i].size[outs[i].dims - 1];
+            const int anchors_in = static_cast<int>(outs[i].total()) / std::max(1, last);
+            int slot = -1;
+            if (last == 1) slot = anchors_in == kFineAnchors ? 0 : anchors_in == kCoarseAnchors ? 1 : -1;
+            if (last == kNumRegressors) slot = anchors_in == kFineAnchors ? 2 : anchors_in == kCoarseAnchors ? 3 : -1;
+            if (slot < 0 || order[slot] >= 0) throw std::runtime_error("unexpected output shapes");
+            order[slot] = i;
+        }
+    }
+};
+
+FaceCheck::FaceCheck(const std::string& onnx_path) : impl_(std::make_unique<Impl>()) {
+    impl_->path = onnx_path;
+    if (!std::ifstream(onnx_path, std::ios::binary))
+        throw std::runtime_error(onnx_path + ": face check model (BlazeFace short-range) not found or unreadable");
+    try {
+        impl_->net = cv::dnn::readNetFromONNX(onnx_path);
+        if (impl_->net.empty()) throw std::runtime_error("empty network");
+        impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+        impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+        impl_->identify_outputs();
+    } catch (const cv::Exception& e) {  // e.g. the 256x256 full-range model: wrong input size
+        throw std::runtime_error(onnx_path + ": not a BlazeFace short-range 128x128 model (" + e.err + ")");
+    } catch (const std::exception& e) {
+        throw std::runtime_error(onnx_path + ": not a BlazeFace short-range 128x128 model (" + e.what() + ")");
+    }
+    impl_->sha256 = sha256_file(onnx_path);
+}
+
+FaceCheck::~FaceCheck() = default;
+
+const std::string& FaceCheck::model_path() const { return impl_->path; }
+const std::string& FaceCheck::model_sha256() const { return impl_->sha256; }
+
+double FaceCheck::score(const cv::Mat& bgr, const Face& face) const {
+    if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("FaceCheck expects a non-empty CV_8UC3 image");
+    double best = 0.0;
+    for (const float context : kContexts) best = std::max(best, impl_->score(bgr, face, context));
+    return best;
+}
+
+double FaceCheck::Impl::score(const cv::Mat& bgr, const Face& face, float context) const {
+    const float side = context * std::max(face.box.width, face.box.height);
+    if (!(side > 0.f)) return 0.0;
+    // Upright: rotate about the box centre so the eyes are level (the short-range model was
+    // trained on upright faces), scale the crop to the net, centre the face.
+    const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
+    const cv::Point2f eyes = face.landmarks[kEyeR] - face.landmarks[kEyeL];
+    const double angle = eyes.x == 0.f && eyes.y == 0.f ? 0.0 : std::atan2(eyes.y, eyes.x) * 180.0 / CV_PI;
+    const double k = kNetSize / side;
+    cv::Mat to_net = cv::getRotationMatrix2D(centre, angle, k);
+    to_net.at<double>(0, 2) += kNetSize / 2.0 - centre.x;
+    to_net.at<double>(1, 2) += kNetSize / 2.0 - centre.y;
+    cv::Mat crop, rgb, input;
+    // Outside the photo is black, as MediaPipe pads.
+    cv::warpAffine(bgr, crop, to_net, cv::Size(kNetSize, kNetSize), k < 1 ? cv::INTER_AREA : cv::INTER_LINEAR,
+                   cv::BORDER_CONSTANT, cv::Scalar::all(0));
+    cv::cvtColor(crop, rgb, cv::COLOR_BGR2RGB);
+    rgb.convertTo(input, CV_32FC3, 2.0 / 255.0, -1.0);
+    const std::vector<cv::Mat> out = forward(input);
+
+    const float w = float(face.box.width * k), h = float(face.box.height * k);
+    const cv::Rect2f expected(kNetSize / 2.f - w / 2, kNetSize / 2.f - h / 2, w, h);
+    double best = 0.0;
+    auto scan = [&](const cv::Mat& scores, const cv::Mat& boxes, int count, int first) {
+        const float* sc = scores.ptr<float>();
+        const float* bx = boxes.ptr<float>();
+        for (int i = 0; i < count; ++i) {
+            // MediaPipe clips the logit to +-100 before the sigmoid.
+            const double s = 1.0 / (1.0 + std::exp(-std::clamp(sc[i], -100.f, 100.f)));
+            if (s <= best) continue;
+            const float* reg = bx + std::size_t(i) * kNumRegressors;
+            const cv::Point2f a = anchors[first + i];
+            if (!(reg[2] > 0.f && reg[3] > 0.f)) continue;
+            const cv::Rect2f box(a.x + reg[0] - reg[2] / 2, a.y + reg[1] - reg[3] / 2, reg[2], reg[3]);
+            if (iou(box, expected) >= kSameFaceIou) best = s;
+        }
+    };
+    scan(out[0], out[2], kFineAnchors, 0);
+    scan(out[1], out[3], kCoarseAnchors, kFineAnchors);
+    return best;
+}
+
+namespace {
+
+class SecondOpinionDetector final : public FaceDetector {
+public:
+    SecondOpinionDetector(std::unique_ptr<FaceDetector> inner, std::shared_ptr<const FaceCheck> check, double confirm)
+        : inner_(std::move(inner)), check_(std::move(check)), confirm_(confirm) {
+        if (!inner_ || !check_) throw std::invalid_argument("with_second_opinion: no detector or no check");
+    }
+
+    using FaceDetector::detect;
+    Detection detect(const cv::Mat& bgr, double pixel_size) const override {
+        Detection d = inner_->detect(bgr, pixel_size);
+        // Faces come sorted by prominence: the first confirmed one and everything after it stay.
+        std::size_t first = 0;
+        while (first < d.faces.size() && check_->score(bgr, d.faces[first]) < confirm_) ++first;
+        d.faces.erase(d.faces.begin(), d.faces.begin() + static_cast<std::ptrdiff_t>(first));
+        return d;
+    }
+
+    std::string name() const override { return inner_->name(); }
+    std::string model_path() const override { return inner_->model_path(); }
+    std::string model_sha256() const override { return inner_->model_sha256(); }
+    const DetectorOptions& options() const override { return inner_->options(); }
+
+private:
+    std::unique_ptr<FaceDetector> inner_;
+    std::shared_ptr<const FaceCheck> check_;
+    double confirm_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> with_second_opinion(std::unique_ptr<FaceDetector> detector,
+                                                  std::shared_ptr<const FaceCheck> check, double confirm_score) {
+    return std::make_unique<SecondOpinionDetector>(std::move(detector), std::move(check), confirm_score);
+}
+
+}  // namespace aiportrait
