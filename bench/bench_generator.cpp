@@ -6,6 +6,7 @@
 #include "aiportrait/align.hpp"
 #include "aiportrait/decode.hpp"
 #include "aiportrait/detect.hpp"
+#include "aiportrait/detectors.hpp"
 #include "aiportrait/generator.hpp"
 
 #include <fmt/format.h>
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
     set_inference_threads(threads);
     cv::setNumThreads(threads);
     const Generator generator(model);
-    const auto detector = make_yunet_detector(models + "/yunet/face_detection_yunet_2022mar.onnx", {});
+    const auto detector = make_yunet_detector(models + "/" + detector_entry(DetectorChoice::yunet).model_file, {});
     std::vector<cv::Mat> crops;
     for (const std::string& p : photos) {
         const DecodedImage image = decode_image(read_input_bytes(p), 0);

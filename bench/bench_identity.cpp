@@ -4,6 +4,7 @@
 //   build/bench_identity MODELS_DIR PHOTO... [--threads N] [--repeat R]
 #include "aiportrait/decode.hpp"
 #include "aiportrait/detect.hpp"
+#include "aiportrait/detectors.hpp"
 #include "aiportrait/generator.hpp"
 #include "aiportrait/identity.hpp"
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
         else photos.push_back(a);
     }
     set_inference_threads(threads);
-    const auto detector = make_yunet_detector(models + "/yunet/face_detection_yunet_2022mar.onnx", {});
+    const auto detector = make_yunet_detector(models + "/" + detector_entry(DetectorChoice::yunet).model_file, {});
     const IdentityNet net(models + "/face-api");
 
     // One (photo, landmarks) pair per photo's main face.

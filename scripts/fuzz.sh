@@ -15,7 +15,8 @@ seconds="${1:-60}"
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
 command -v clang++ >/dev/null || { say "needs clang++ with libFuzzer (apt-get install clang libclang-rt-dev)"; exit 2; }
-yunet="$root/weights/yunet/face_detection_yunet_2022mar.onnx"
+source "$root/scripts/model_files.sh"
+yunet="$root/weights/$yunet_file"
 photo="$root/examples/photos/sample3.jpg"
 [[ -f "$yunet" && -f "$photo" ]] || { say "needs weights/ and examples/photos/; run scripts/setup.sh first"; exit 2; }
 

@@ -34,7 +34,8 @@ if ((${#missing[@]})); then
 fi
 
 # CI and developers keep a YuNet copy in ../shared/models; use it unless told otherwise.
-if [[ -z "${AIPORTRAIT_MODEL_MIRROR:-}" && -f "$root/../shared/models/face_detection_yunet_2022mar.onnx" ]]; then
+source "$root/scripts/model_files.sh"
+if [[ -z "${AIPORTRAIT_MODEL_MIRROR:-}" && -f "$root/../shared/models/$(basename "$yunet_file")" ]]; then
   export AIPORTRAIT_MODEL_MIRROR="$root/../shared/models"
 fi
 scripts/fetch_models.sh

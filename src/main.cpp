@@ -45,7 +45,7 @@ void install_stop_handler(int signal) {
 
 // glibc raises its mmap threshold to the size of every big block freed (up to 32 MiB) and its
 // trim threshold to twice that, after which the heap keeps up to 64 MiB it no longer uses: peak
-// RSS then grew with the number of photos (scripts/bench.sh: 10 vs 500 photos 1.09-1.23x). Any
+// RSS then grew with the number of photos (bench/bench.sh: 10 vs 500 photos 1.09-1.23x). Any
 // threshold set here is fixed and leaves the trim threshold at 128 KiB. 4 MiB bounded the growth
 // (1.04) but sent blocks of 8-16 MiB through mmap and page faults (a sweep: 8 MiB no better than
 // 4, 16 as good as 32; likely cv::dnn's layer buffers, reallocated whenever the detector's input

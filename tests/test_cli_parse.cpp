@@ -1,8 +1,9 @@
 // Command line -> Config (cli.hpp) without running anything: options land in the Config, usage
 // errors are exit 2, help and version exit 0.
 #include "aiportrait/cli.hpp"
+#include "aiportrait/detectors.hpp"
 
-#include <gtest/gtest.h>
+#include "testing.hpp"
 
 #include <initializer_list>
 #include <string>
@@ -104,4 +105,13 @@ TEST(CliParse, IdentityCommandTakesTwoPhotos) {
     EXPECT_EQ(c.kind, Command::Kind::identity);
     EXPECT_EQ(c.photos, (std::vector<std::string>{"a.jpg", "b.jpg"}));
     EXPECT_EQ(parse({"identity", "a.jpg"}).exit_code, 2);
+}
+
+// --detector's names and model files are the detector table's; the shell scripts that fetch and
+// use the models (scripts/model_files.sh) must name the same files.
+TEST(CliParse, ShellScriptsNameTheDetectorTablesFiles) {
+    const std::string text = aiportrait::testing::read_text(aiportrait::testing::source_dir() / "scripts" / "model_files.sh");
+    for (const DetectorEntry& e : detector_table())
+        EXPECT_NE(text.find(std::string(e.name) + "_file=" + e.model_file + "\n"), std::string::npos)
+            << e.name << ": " << e.model_file << " is not in scripts/model_files.sh";
 }

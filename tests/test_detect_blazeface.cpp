@@ -23,12 +23,12 @@ namespace {
 fs::path bf_model() {
     if (const char* env = std::getenv("AIPORTRAIT_BLAZEFACE_MODEL"); env && *env) return env;
     if (fs::exists(blazeface_model())) return blazeface_model();
-    return "/tmp/npm/bf/package/ONNX/face_detection_back_256x256_barracuda.onnx";
+    return "/tmp/npm/bf/package/ONNX" / blazeface_model().filename();
 }
 
 fs::path yunet_reference() {
     if (fs::exists(yunet_model())) return yunet_model();
-    return shared_dir() / "models" / "face_detection_yunet_2022mar.onnx";
+    return shared_dir() / "models" / yunet_model().filename();
 }
 
 #define REQUIRE_BLAZEFACE()                                                                    \
@@ -80,7 +80,7 @@ cv::Rect2f paste_face(cv::Mat& canvas, const FaceCrop& crop, int side, cv::Point
 }  // namespace
 
 TEST(BlazeFace, MissingModelNamesPath) {
-    const std::string path = "/nonexistent/dir/face_detection_back_256x256_barracuda.onnx";
+    const std::string path = ("/nonexistent/dir" / blazeface_model().filename()).string();
     EXPECT_NE(message_of([&] { make_blazeface_detector(path, {}); }).find(path), std::string::npos);
 }
 

@@ -118,3 +118,13 @@ TEST(Output, OnlyPngAndWebpKeepAlpha) {
     EXPECT_TRUE(keeps_alpha("-"));
     EXPECT_FALSE(keeps_alpha("a.jpg"));
 }
+
+// --all-faces' names, made and recognised by one owner (resume, the folder walk and the writer).
+TEST(Output, FaceOutputNamesAreMadeAndRecognisedAlike) {
+    EXPECT_EQ(face_output_path("out/a.png", 2), "out/a_face3.png");
+    EXPECT_EQ(face_output_owner("a_face3"), "a");
+    EXPECT_EQ(face_output_owner("a_face1_face12"), "a_face1");
+    EXPECT_EQ(face_output_owner("a_face"), "");
+    EXPECT_EQ(face_output_owner("a_faces"), "");
+    EXPECT_EQ(face_output_owner("a"), "");
+}

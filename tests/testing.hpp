@@ -1,6 +1,8 @@
 // Helpers shared by the tests: where things are, temporary folders, running the real binary.
 #pragma once
 
+#include "aiportrait/detectors.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -31,8 +33,9 @@ inline fs::path models_dir() {
     const char* env = std::getenv("AIPORTRAIT_MODELS_DIR");
     return env && *env ? fs::path(env) : source_dir() / "weights";
 }
-inline fs::path yunet_model() { return models_dir() / "yunet" / "face_detection_yunet_2022mar.onnx"; }
-inline fs::path blazeface_model() { return models_dir() / "blazeface" / "face_detection_back_256x256_barracuda.onnx"; }
+// Detector models by the detector table's file names (detectors.hpp), so they are named once.
+inline fs::path yunet_model() { return models_dir() / detector_entry(DetectorChoice::yunet).model_file; }
+inline fs::path blazeface_model() { return models_dir() / detector_entry(DetectorChoice::blazeface).model_file; }
 inline fs::path faceapi_dir() { return models_dir() / "face-api"; }
 inline fs::path sample_photo(int n) { return source_dir() / "examples" / "photos" / ("sample" + std::to_string(n) + ".jpg"); }
 

@@ -7,6 +7,7 @@
 #include "aiportrait/types.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct GeneratorInfo {
     bool accepts_strength = false;
     double default_strength = 1.0;
     std::string metadata_json;        // the raw aiportrait.json, for provenance
+
+    // The one place that decides how a strength is applied: passed to the model when it accepts
+    // one, else the model runs at full strength and the aligned input is blended back in.
+    StrengthMode strength_mode() const { return accepts_strength ? StrengthMode::model : StrengthMode::blend; }
+    // The strength a run uses: --strength when given, else the model's default.
+    double strength_for(const std::optional<double>& asked) const { return asked.value_or(default_strength); }
 };
 
 class Generator {

@@ -35,12 +35,19 @@ struct ManifestEntry {
     std::string sidecar;               // empty when none was written
 };
 
-struct RunManifest {
+// What became of a run's inputs, counted once: the summary line (pipeline.hpp's RunSummary)
+// and the manifest's "counts" are both this.
+struct RunCounts {
+    int ok = 0, no_face = 0, failed = 0;
+    int skipped = 0;      // --skip-existing found them done
+    int not_started = 0;  // left when a signal stopped the run
+};
+
+struct RunManifest : RunCounts {
     std::vector<std::string> command_line;  // argv as given
     std::chrono::system_clock::time_point started, finished;
     int shard_index = 1, shard_count = 1;
     RunInfo run;
-    int ok = 0, no_face = 0, failed = 0, skipped = 0, not_started = 0;
     int signal = 0;     // that stopped the run, 0 if none
     int exit_code = 0;
     double seconds = 0;  // wall time, from loading the models to the last record

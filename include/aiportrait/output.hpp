@@ -55,6 +55,16 @@ void write_file_atomic(const std::string& path, const std::string& text);
 // Writes bytes to standard output, all or throw.
 void write_stdout(const std::vector<std::uint8_t>& bytes);
 
+// This machine's name as gethostname() gives it; empty when it cannot be had. The run manifest
+// records it; temporaries carry it so a run removes only its own host's leftovers.
+std::string host_name();
+
+// --all-faces' file names, the one owner of the pattern: NAME.png -> NAME_face3.png for
+// `index` 2 (0-based index, 1-based name).
+std::string face_output_path(const std::string& output, std::size_t index);
+// The NAME of a NAME_faceN stem (N digits), or "" when `stem` is not one.
+std::string face_output_owner(const std::string& stem);
+
 // Temporary files are named ".NAME.aiportrait-tmp.HOST.PID.XXXXXX". Removes those in `dir`
 // left by processes of this host that no longer run (a run killed with SIGKILL), and returns
 // how many it removed. Temporaries of live processes (a parallel shard) are left alone.

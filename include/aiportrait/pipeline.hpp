@@ -4,6 +4,7 @@
 
 #include "aiportrait/config.hpp"
 #include "aiportrait/discover.hpp"
+#include "aiportrait/manifest.hpp"
 #include "aiportrait/report.hpp"
 
 #include <chrono>
@@ -12,14 +13,7 @@
 
 namespace aiportrait {
 
-struct RunManifest;
-
-struct RunSummary {
-    int ok = 0;
-    int no_face = 0;
-    int failed = 0;
-    int skipped = 0;      // --skip-existing
-    int not_started = 0;  // left when a signal stopped the run
+struct RunSummary : RunCounts {
     int dropped = 0;      // ... of which read and prepared, but only waiting in a queue
     int portraits = 0;    // faces re-drawn in the inputs that succeeded (--all-faces: one per face)
     bool nothing_found = false;  // the inputs named no image at all

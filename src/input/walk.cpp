@@ -4,6 +4,7 @@
 
 #include "aiportrait/discover.hpp"
 #include "aiportrait/gallery.hpp"
+#include "aiportrait/output.hpp"
 #include "aiportrait/sidecar.hpp"
 
 #include <fmt/format.h>
@@ -30,11 +31,8 @@ bool is_unreadable_photo_format(const fs::path& p) {
 // recorded paths depend on the folder the earlier run started in.
 bool is_own_output(const fs::path& image) {
     std::vector<fs::path> sidecars{fs::path(image).replace_extension(".json")};
-    const std::string stem = image.stem().string();
-    const std::size_t face = stem.rfind("_face");
-    if (face != std::string::npos && face + 5 < stem.size() &&
-        stem.find_first_not_of("0123456789", face + 5) == std::string::npos)
-        sidecars.push_back(image.parent_path() / (stem.substr(0, face) + ".json"));
+    if (const std::string owner = face_output_owner(image.stem().string()); !owner.empty())
+        sidecars.push_back(image.parent_path() / (owner + ".json"));
     for (const fs::path& sidecar : sidecars) {
         const std::optional<StoredRecord> record = read_record(sidecar.string());
         if (!record) continue;

@@ -8,8 +8,6 @@
 #include <ctime>
 #include <filesystem>
 
-#include <unistd.h>
-
 namespace fs = std::filesystem;
 
 namespace aiportrait {
@@ -23,11 +21,6 @@ std::string utc(std::chrono::system_clock::time_point t, const char* format) {
     gmtime_r(&seconds, &parts);
     char text[32];
     return std::strftime(text, sizeof text, format, &parts) ? text : "";
-}
-
-std::string host() {
-    char buffer[256] = {0};
-    return gethostname(buffer, sizeof buffer - 1) == 0 ? buffer : "";
 }
 
 // {"path": ..., "path_hex": ...} as the sidecars store paths (put_path), or null.
@@ -62,7 +55,7 @@ json manifest_json(const RunManifest& m) {
         {"command_line", m.command_line},
         {"started", utc_iso8601(m.started)},
         {"finished", utc_iso8601(m.finished)},
-        {"host", host()},
+        {"host", host_name()},
         {"shard", m.shard_count > 1 ? json{{"index", m.shard_index}, {"count", m.shard_count}} : json(nullptr)},
         {"counts",
          {{"inputs", total}, {"ok", m.ok}, {"no_face", m.no_face}, {"failed", m.failed}, {"skipped", m.skipped},

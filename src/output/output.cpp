@@ -23,10 +23,10 @@ namespace {
 
 constexpr const char* kTempTag = ".aiportrait-tmp.";
 
-std::string host_name() {
-    char buffer[256] = {0};
-    if (gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
-    std::string name(buffer);
+// The HOST field of a temporary's name.
+std::string temporary_host() {
+    std::string name = host_name();
+    if (name.empty()) return "localhost";
     std::replace(name.begin(), name.end(), '.', '_');  // dots separate the name's fields
     return name;
 }
@@ -56,7 +56,7 @@ std::string temp_name_stem(const std::string& filename, std::size_t room) {
 }  // namespace
 
 const std::vector<OutputFormat>& output_format_table() {
-    // PNG level 3: most of level 9's size at a fraction of its time (scripts/bench.sh measures).
+    // PNG level 3: most of level 9's size at a fraction of its time (bench/bench.sh measures).
     // JPEG 95: no visible loss on faces. WebP quality > 100 selects lossless.
     static const std::vector<OutputFormat> table = {
         {ImageFormat::png, "png", "PNG", {".png"}, true, {cv::IMWRITE_PNG_COMPRESSION, 3}},
@@ -121,7 +121,7 @@ void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>&
     if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))
         throw std::runtime_error(fmt::format("{}: exists and is not a regular file; not replaced", path));
 
-    const std::string suffix = std::string(kTempTag) + host_name() + "." + std::to_string(::getpid()) + ".XXXXXX";
+    const std::string suffix = std::string(kTempTag) + temporary_host() + "." + std::to_string(::getpid()) + ".XXXXXX";
     const std::size_t room = suffix.size() + 1 < 255 ? 255 - suffix.size() - 1 : 0;
     std::string temp = (dir / ("." + temp_name_stem(target.filename().string(), room) + suffix)).string();
     std::vector<char> name(temp.begin(), temp.end());
@@ -165,8 +165,26 @@ void write_stdout(const std::vector<std::uint8_t>& bytes) {
     write_all(STDOUT_FILENO, bytes.data(), bytes.size(), "standard output");
 }
 
+std::string host_name() {
+    char buffer[256] = {0};
+    return gethostname(buffer, sizeof buffer - 1) == 0 ? buffer : "";
+}
+
+std::string face_output_path(const std::string& output, std::size_t index) {
+    const fs::path p(output);
+    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, p.extension().string())).string();
+}
+
+std::string face_output_owner(const std::string& stem) {
+    const std::size_t face = stem.rfind("_face");
+    if (face == std::string::npos || face + 5 == stem.size() ||
+        stem.find_first_not_of("0123456789", face + 5) != std::string::npos)
+        return "";
+    return stem.substr(0, face);
+}
+
 int remove_stale_temporaries(const std::string& dir) {
-    const std::string host = host_name();
+    const std::string host = temporary_host();
     int removed = 0;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {

@@ -154,9 +154,7 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDet
         {"kind", to_string(config.kind)},
         {"detector", to_string(config.detector)},
         // --target-identity searches each face's own strength (faces[].strength): no one value.
-        {"strength", config.target_identity ? json(nullptr)
-                     : config.strength        ? json(*config.strength)
-                                              : json(g.default_strength)},
+        {"strength", config.target_identity ? json(nullptr) : json(g.strength_for(config.strength))},
         {"target_identity", config.target_identity ? json(*config.target_identity) : json(nullptr)},
         {"identity", config.identity},
         {"feather", config.feather},

@@ -276,11 +276,7 @@ void Pipeline::write_run_manifest(const std::string& output_dir, RunSummary& sum
     m.shard_index = p.config.shard_index;
     m.shard_count = p.config.shard_count;
     m.run = p.run_info;
-    m.ok = summary.ok;
-    m.no_face = summary.no_face;
-    m.failed = summary.failed;
-    m.skipped = summary.skipped;
-    m.not_started = summary.not_started;
+    static_cast<RunCounts&>(m) = summary;
     m.signal = summary.signal;
     m.exit_code = summary.exit_code();
     m.seconds = summary.seconds;

@@ -3,8 +3,7 @@
 #include "resume.hpp"
 
 #include "aiportrait/hash.hpp"
-
-#include <fmt/format.h>
+#include "aiportrait/output.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -19,8 +18,7 @@ namespace {
 bool is_output_of(const Job& job, const RecordedOutput& o) {
     if (o.path == job.output) return true;
     const fs::path p(o.path), out(job.output);
-    return o.per_face && p.parent_path() == out.parent_path() &&
-           p.filename().string().rfind(out.stem().string() + "_face", 0) == 0;
+    return o.per_face && p.parent_path() == out.parent_path() && face_output_owner(p.stem().string()) == out.stem().string();
 }
 
 // Whether a file a record names carries the job's name: NAME.EXT in the output's folder with any
@@ -29,19 +27,10 @@ bool has_job_name(const Job& job, const RecordedOutput& o) {
     const fs::path p(o.path), out(job.output);
     if (p.parent_path() != out.parent_path() || !has_image_extension(o.path)) return false;
     const std::string stem = p.stem().string(), name = out.stem().string();
-    if (stem == name) return true;
-    const std::string face = name + "_face";
-    return stem.size() > face.size() && stem.compare(0, face.size(), face) == 0 &&
-           stem.find_first_not_of("0123456789", face.size()) == std::string::npos;
+    return stem == name || face_output_owner(stem) == name;
 }
 
 }  // namespace
-
-std::string face_output_path(const std::string& output, std::size_t index) {
-    fs::path p(output);
-    const std::string ext = p.extension().string();
-    return (p.parent_path() / fmt::format("{}_face{}{}", p.stem().string(), index + 1, ext)).string();
-}
 
 std::vector<std::string> completed_before(const Job& job, const RunInfo& run, const std::string& input_sha256) {
     if (job.output == "-") return {};

@@ -31,7 +31,4 @@ void remove_replaced_outputs(const Job& job, const std::vector<RecordedOutput>& 
 // portrait sits beside a record that says there is none (remove_replaced_outputs, nothing written).
 void remove_earlier_outputs(const Job& job);
 
-// NAME.png -> NAME_face3.png (1-based), for --all-faces.
-std::string face_output_path(const std::string& output, std::size_t index);
-
 }  // namespace aiportrait

@@ -66,7 +66,7 @@ void Pipeline::Impl::prepare(Work& work) const {
     InputRecord& record = work.record;
     record.input = work.job.input;
     record.kind = config.kind;
-    record.strength_mode = generator->info().accepts_strength ? StrengthMode::model : StrengthMode::blend;
+    record.strength_mode = generator->info().strength_mode();
     try {
         const auto bytes = timed(record.timings, "read",
                                  [&] { return read_input_bytes(work.job.input, max_file_bytes(config.max_pixels)); });
@@ -153,7 +153,8 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
     // Models without a strength input run at full strength, and the aligned input is blended
     // back in ((1 - s) * input + s * generated) right here, below, before finish() pastes back.
     const GeneratorInfo& g = generator->info();
-    const double strength = config.strength.value_or(g.default_strength);
+    const double strength = g.strength_for(config.strength);
+    const bool by_model = g.strength_mode() == StrengthMode::model;
     std::vector<cv::Mat> crops;
     std::vector<Work*> owners;
     for (Work* w : batch) {
@@ -167,13 +168,13 @@ void Pipeline::Impl::generate(const std::vector<Work*>& batch) const {
     const auto start = Clock::now();
     try {
         const std::vector<cv::Mat> out =
-            generator->run(crops, std::vector<double>(crops.size(), g.accepts_strength ? strength : 1.0));
+            generator->run(crops, std::vector<double>(crops.size(), by_model ? strength : 1.0));
         std::size_t k = 0;
         for (Work* w : batch) {
             if (!w->ready_to_generate) continue;
             for (std::size_t j = 0; j < w->faces.size(); ++j, ++k) {
                 w->faces[j].generated =
-                    keep_grey(crops[k], g.accepts_strength ? out[k] : blend_with_input(crops[k], out[k], strength));
+                    keep_grey(crops[k], by_model ? out[k] : blend_with_input(crops[k], out[k], strength));
                 w->record.faces[w->used[j]].strength = strength;
             }
         }
@@ -232,7 +233,7 @@ std::vector<double> Pipeline::Impl::distances(const std::vector<const GeneratedF
 void Pipeline::Impl::search_strength(Work& work) const {
     InputRecord& record = work.record;
     std::vector<GeneratedFace>& out = work.faces;
-    const bool by_model = generator->info().accepts_strength;
+    const bool by_model = generator->info().strength_mode() == StrengthMode::model;
     std::vector<cv::Mat> crops, full;
     for (const GeneratedFace& f : out) crops.push_back(f.aligned.crop);
     std::vector<std::vector<cv::Mat>> tried(out.size());  // per face, in probe order

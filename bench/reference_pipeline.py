@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""The plain Python pipeline a peer project would write, for scripts/bench.sh to compare with.
+"""The plain Python pipeline a peer project would write, for bench/bench.sh to compare with.
 
 cv2 YuNet -> the same FFHQ 5-point template -> torch.jit.load of the same generator -> the same
 paste-back (optional) -> PNG. One photo after another, no batching, no threads of its own.
 
-    /usr/bin/python3 scripts/bench/reference_pipeline.py MODEL YUNET OUT_DIR PHOTO... [--paste]
+    /usr/bin/python3 bench/reference_pipeline.py MODEL YUNET OUT_DIR PHOTO... [--paste]
 """
 import os
 import sys
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from aiportrait_gen import contract  # noqa: E402  (the generator's metadata, one reader)
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark (not a test). Prints a table for the closing note.
 #
-#   scripts/bench.sh [--model MODEL] [--images N] [--photos DIR]
+#   bench/bench.sh [--model MODEL] [--images N] [--photos DIR]
 #
 # Defaults: the installed default generator; ../shared/eval/faces repeated to N=200 images.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source scripts/model_files.sh
 model="weights/generator/aiportrait-default.pt"
 images=200
 photos_dir="../shared/eval/faces"
@@ -110,8 +111,8 @@ if /usr/bin/python3 -c "import cv2, torch" 2>/dev/null; then
   # Timed two ways: the script's own clock starts after its model is loaded, the CLI's wall time
   # includes loading its three models (~0.8 s). Whole process against whole process is what a
   # user waits for; the script's own figure is the stricter comparison.
-  ref=$(/usr/bin/time -f "%e" -o "$work/ref.time" /usr/bin/python3 scripts/bench/reference_pipeline.py "$model" \
-        weights/yunet/face_detection_yunet_2022mar.onnx "$work/out-ref" "$work/main"/*.jpg)
+  ref=$(/usr/bin/time -f "%e" -o "$work/ref.time" /usr/bin/python3 bench/reference_pipeline.py "$model" \
+        "weights/$yunet_file" "$work/out-ref" "$work/main"/*.jpg)
   ref_ips=$(sed -n 's/.*= \([0-9.]*\) img\/s.*/\1/p' <<<"$ref")
   s_ref=$(cat "$work/ref.time")
 fi

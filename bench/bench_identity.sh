@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Identity-distance cost per face on this machine (target: <= 30 ms per face on 2 cores).
-#   scripts/bench_identity.sh [PHOTO...]   (default: ../shared/eval/faces/*.jpg, else examples/photos)
+#   bench/bench_identity.sh [PHOTO...]   (default: ../shared/eval/faces/*.jpg, else examples/photos)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
