@@ -1,6 +1,8 @@
 // Thin on purpose: parse -> run -> exit code. Everything else lives in the stages.
 #include "aiportrait/cli.hpp"
+#include "aiportrait/commands.hpp"
 #include "aiportrait/discover.hpp"
+#include "aiportrait/gallery.hpp"
 #include "aiportrait/pipeline.hpp"
 #include "aiportrait/report.hpp"
 

@@ -28,4 +28,11 @@ struct GalleryResult {
 // says so, never a failure.
 GalleryResult write_gallery(const std::string& dir);
 
+class Reporter;
+
+// `aiportrait gallery DIR`, and the end of a --gallery run: (re)writes DIR/index.html, saying
+// so on stderr. Returns the exit code: 0 written, 1 it could not be written, 2 DIR is not a
+// folder.
+int rebuild_gallery(const std::string& dir, Reporter& reporter);
+
 }  // namespace aiportrait

@@ -51,26 +51,3 @@ private:
 };
 
 }  // namespace aiportrait
-
-namespace aiportrait {
-
-// `aiportrait identity A B`: prints the identity distance between the largest faces of two
-// photos on stdout (the number first, then "same" or "different"). Returns the exit code:
-// 0 done, 1 a photo is unreadable or has no face. Throws std::runtime_error on model errors.
-int compare_identity(const Config& config, const std::string& photo_a, const std::string& photo_b,
-                     Reporter& reporter);
-
-}  // namespace aiportrait
-
-namespace aiportrait {
-
-// `aiportrait --version`: this build's version, LibTorch's and OpenCV's, and the default
-// generator's name and version (or why there is none), one fact per line.
-std::string version_report(const Config& config);
-
-// `aiportrait gallery DIR`, and the end of a --gallery run: (re)writes DIR/index.html
-// (gallery.hpp), saying so on stderr. Returns the exit code: 0
-// written, 1 it could not be written, 2 DIR is not a folder.
-int rebuild_gallery(const std::string& dir, Reporter& reporter);
-
-}  // namespace aiportrait

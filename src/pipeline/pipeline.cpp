@@ -3,6 +3,7 @@
 #include "aiportrait/pipeline.hpp"
 
 #include "aiportrait/bounded_queue.hpp"
+#include "aiportrait/gallery.hpp"
 #include "aiportrait/manifest.hpp"
 #include "aiportrait/output.hpp"
 #include "stages.hpp"

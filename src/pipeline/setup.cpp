@@ -1,18 +1,16 @@
 // Before any work: the models folder, threads, the detector, the generator and the identity net,
 // and the run's facts every record carries. Any failure here is a configuration or model error
 // (exit 2) naming the file or option at fault.
-#include "setup.hpp"
+#include "aiportrait/setup.hpp"
 
 #include "aiportrait/detectors.hpp"
 #include "aiportrait/face_check.hpp"
 #include "aiportrait/generator.hpp"
 #include "aiportrait/pipeline.hpp"
-#include "aiportrait/version.hpp"
 #include "stages.hpp"
 
 #include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
-#include <opencv2/core/version.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
 #include <algorithm>
@@ -97,21 +95,6 @@ void Pipeline::Impl::load_models() {
     const bool with_identity = config.identity || config.target_identity;
     if (with_identity) identity = std::make_unique<IdentityNet>(where.face_recognition, config.device);
     run_info = describe_run(config, generator->info(), *detector, with_identity ? where.face_recognition : "", threads);
-}
-
-std::string version_report(const Config& config) {
-    std::string text = fmt::format("aiportrait {}\nLibTorch {}, OpenCV {}\n", kVersion, inference_library_version(),
-                                   CV_VERSION);
-    const ModelLocations where = locate_models(config.models_dir);
-    std::error_code ec;
-    if (where.dir.empty() || !fs::is_regular_file(where.default_generator, ec))
-        return text + fmt::format("default generator: none installed (looked in: {})\n", fmt::join(where.searched, ", "));
-    try {
-        const GeneratorLabel label = read_generator_label(where.default_generator);
-        return text + fmt::format("default generator: {} {} ({})\n", label.name, label.version, where.default_generator);
-    } catch (const std::exception& e) {
-        return text + fmt::format("default generator: unreadable ({})\n", e.what());
-    }
 }
 
 }  // namespace aiportrait

@@ -1,11 +1,11 @@
 // `aiportrait identity A B`: the identity distance between the largest faces of two photos.
-#include "aiportrait/pipeline.hpp"
+#include "aiportrait/commands.hpp"
 
 #include "aiportrait/decode.hpp"
 #include "aiportrait/identity.hpp"
 #include "aiportrait/output.hpp"
 #include "aiportrait/util.hpp"
-#include "setup.hpp"
+#include "aiportrait/setup.hpp"
 
 #include <fmt/format.h>
 

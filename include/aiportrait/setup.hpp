@@ -1,5 +1,5 @@
-// Private to the pipeline: what a run and the `identity` command set up the same way before any
-// work (models folder, threads, detector).
+// What a run (pipeline/) and the `identity` command (commands/) set up the same way before any
+// work: models folder, threads, detector. Implemented in src/pipeline/setup.cpp.
 #pragma once
 
 #include "aiportrait/config.hpp"

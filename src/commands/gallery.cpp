@@ -4,7 +4,6 @@
 
 #include "aiportrait/decode.hpp"
 #include "aiportrait/output.hpp"
-#include "aiportrait/pipeline.hpp"
 #include "aiportrait/report.hpp"
 #include "aiportrait/sidecar.hpp"
 #include "aiportrait/util.hpp"
