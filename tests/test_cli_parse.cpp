@@ -5,6 +5,10 @@
 
 #include "testing.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -114,4 +118,35 @@ TEST(CliParse, ShellScriptsNameTheDetectorTablesFiles) {
     for (const DetectorEntry& e : detector_table())
         EXPECT_NE(text.find(std::string(e.name) + "_file=" + e.model_file + "\n"), std::string::npos)
             << e.name << ": " << e.model_file << " is not in scripts/model_files.sh";
+}
+
+// The man page states each numeric option's default and range as options.hpp defines them (the
+// install check holds it to every option --help prints).
+TEST(CliParse, ManPageStatesEveryDefaultAndRange) {
+    std::string man = aiportrait::testing::read_text(aiportrait::testing::source_dir() / "doc" / "aiportrait.1.in");
+    // troff's "\-" is "-"; lines joined, so a phrase may wrap.
+    for (std::size_t at; (at = man.find("\\-")) != std::string::npos;) man.replace(at, 2, "-");
+    std::replace(man.begin(), man.end(), '\n', ' ');
+    auto entry = [&](const std::string& flag) {
+        const std::size_t at = man.find(".BI " + flag + " ");
+        return at == std::string::npos ? std::string() : man.substr(at, man.find(".TP", at) - at);
+    };
+    using namespace defaults;
+    const std::vector<std::pair<std::string, std::vector<std::string>>> stated = {
+        {"--detect-threshold", {fmt::format("default {}", detect_threshold), to_string(detect_threshold_range)}},
+        {"--detect-max-side", {fmt::format("default {}", detect_max_side), fmt::format("at least {}", detect_max_side_least)}},
+        {"--min-face", {fmt::format("default {}", min_face), fmt::format("0 to {}", min_face_most)}},
+        {"--max-pixels", {fmt::format("default {}", max_pixels)}},
+        {"--feather", {fmt::format("default {}", feather), to_string(feather_range)}},
+        {"--grain", {fmt::format("default {}", grain), to_string(grain_range)}},
+        {"--strength", {to_string(strength_range)}},
+        {"--target-identity", {to_string(target_identity_range)}},
+        {"--batch", {fmt::format("1 to {}", batch_most)}},
+    };
+    for (const auto& [flag, phrases] : stated) {
+        const std::string text = entry(flag);
+        ASSERT_FALSE(text.empty()) << flag << " is not in the man page";
+        for (const std::string& phrase : phrases)
+            EXPECT_NE(text.find(phrase), std::string::npos) << flag << ": the man page does not say '" << phrase << "':\n" << text;
+    }
 }

@@ -2,6 +2,7 @@
 // validate() before any work, so stages can trust it.
 #pragma once
 
+#include "aiportrait/options.hpp"
 #include "aiportrait/types.hpp"
 
 #include <optional>
@@ -25,15 +26,15 @@ struct Config {
     bool quiet = false;
     bool skip_existing = false;
     bool gallery = false;         // write OUTPUT_DIR/index.html after a folder run (gallery.hpp)
-    long long max_pixels = 150'000'000;  // refuse larger images before decoding (0 = no limit)
+    long long max_pixels = defaults::max_pixels;  // refuse larger images before decoding (0 = no limit)
 
     // Models.
     std::string model;            // generator; empty = the installed default
     std::string models_dir;       // where fetched models live; empty = search the defaults
     DetectorChoice detector = DetectorChoice::automatic;
-    double detect_threshold = 0.7;  // double: the sidecar shows 0.3, not 0.30000001192092896
-    int detect_max_side = 2048;
-    int min_face = 40;            // faces smaller than this (box's shorter side, px) are not portrayed
+    double detect_threshold = defaults::detect_threshold;
+    int detect_max_side = defaults::detect_max_side;
+    int min_face = defaults::min_face;  // faces smaller than this (box's shorter side, px) are not portrayed
     Device device = Device::cpu;
     int threads = 0;              // 0 = all cores
     int batch = 0;                // faces per generator forward, gathered across inputs; 0 = auto
@@ -47,8 +48,8 @@ struct Config {
     std::optional<double> strength;         // empty = the model's default
     std::optional<double> target_identity;  // search strength per face to reach this distance
     bool identity = true;                   // compute identity distance per face
-    double feather = 0.3;                   // paste-back mask falloff, fraction of the face oval
-    double grain = 1.0;                     // paste-back grain matching: 0 = off, 1 = the photo's
+    double feather = defaults::feather;     // paste-back mask falloff, fraction of the face oval
+    double grain = defaults::grain;         // paste-back grain matching: 0 = off, 1 = the photo's
     // The command line as given (argv), for the run manifest.
     std::vector<std::string> command_line;
 };

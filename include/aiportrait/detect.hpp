@@ -1,6 +1,7 @@
 // Face detection stage: two OpenCV DNN detectors behind one interface.
 #pragma once
 
+#include "aiportrait/options.hpp"
 #include "aiportrait/types.hpp"
 
 #include <memory>
@@ -11,18 +12,18 @@ namespace aiportrait {
 
 struct DetectorOptions {
     // double, so sidecars record 0.3 and not 0.30000001192092896
-    double score_threshold = 0.7;
+    double score_threshold = defaults::detect_threshold;
     double nms_iou = 0.3;
     // Photos whose longer side exceeds this are detected on a downscaled copy (0 = never);
     // results are mapped back to full-resolution coordinates.
-    int max_side = 2048;
+    int max_side = defaults::detect_max_side;
     // Only the most prominent face matters (portrait mode, `identity`): a detector may skip work
     // that cannot change which face that is, so less prominent faces may be missing.
     bool main_face_only = false;
     // Faces whose box is smaller than this (its shorter side, photo pixels) are dropped: a
     // portrait upscales the face to the generator's crop, and below ~40 px the input has lost
     // half of what the identity distance allows before the generator runs (README). 0 = keep all.
-    int min_face = 40;
+    int min_face = defaults::min_face;
     // YuNet: re-detect every candidate that is large in the view that found it on a crop at a
     // canonical scale, dropping those that do not come back (phantoms; see detect.cpp). Off only
     // to see the raw network, e.g. for the tests' reference.

@@ -15,7 +15,6 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
-#include <sstream>
 
 namespace aiportrait {
 namespace {
@@ -23,8 +22,8 @@ namespace {
 // A number within an interval whose open or closed ends the help text shows as they are; NaN
 // and infinities fail every such check (CLI11's Range lets NaN through, since every comparison
 // with it is false).
-CLI::Validator interval(double lo, bool lo_open, double hi, bool hi_open) {
-    const std::string text = fmt::format("{}{}, {}{}", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+CLI::Validator interval(const Interval& range) {
+    const std::string text = to_string(range);
     return CLI::Validator(
         [=](std::string& value) -> std::string {
             double v = 0;
@@ -35,8 +34,7 @@ CLI::Validator interval(double lo, bool lo_open, double hi, bool hi_open) {
                 return fmt::format("'{}' is not a number", value);
             }
             if (used != value.size() || !std::isfinite(v)) return fmt::format("'{}' is not a finite number", value);
-            if ((lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
-                return fmt::format("{} is not in {}", value, text);
+            if (!range.contains(v)) return fmt::format("{} is not in {}", value, text);
             return "";
         },
         "in " + text);
@@ -101,7 +99,7 @@ void add_model_options(CLI::App& app, Config& c) {
     }
     add_choice(app, "--detector", c.detector, detectors, help);
     app.add_option("--detect-threshold", c.detect_threshold, "Minimum detector score")
-        ->check(interval(0, true, 1, true))
+        ->check(interval(defaults::detect_threshold_range))
         ->capture_default_str();
     app.add_option("--detect-max-side", c.detect_max_side,
                    "Detect on a copy downscaled to this longer side (0 = full size)")
@@ -109,7 +107,7 @@ void add_model_options(CLI::App& app, Config& c) {
         ->capture_default_str();
     app.add_option("--min-face", c.min_face,
                    "Ignore faces smaller than PX (the box's shorter side; 0 = no minimum): they make blurred portraits")
-        ->check(CLI::Range(0, 100000))
+        ->check(CLI::Range(0, defaults::min_face_most))
         ->option_text("PX=" + std::to_string(c.min_face))
         ->capture_default_str();
     app.add_option("--threads", c.threads,
@@ -165,31 +163,27 @@ Command parse_command_line(int argc, char** argv) {
     auto* all_flag = app.add_flag("--all-faces", all_faces, "One portrait per face: NAME_face1.png, NAME_face2.png, ...");
     app.add_flag("--paste", paste, "The whole photo with every face replaced")->excludes(all_flag);
     auto* strength_opt = app.add_option("--strength", strength, "How much of the original is replaced (default: the model's)")
-                             ->check(interval(0, false, 1, false));
+                             ->check(interval(defaults::strength_range));
     app.add_option("--target-identity", target_identity,
                    "Search each face's strength so its identity distance lands near D (0.6 = same-person limit)")
-        ->check(interval(0, true, 2, true))
+        ->check(interval(defaults::target_identity_range))
         ->excludes(strength_opt);
     app.add_flag("--no-identity", no_identity, "Skip the identity distance per face");
     app.add_option("--feather", c.feather, "Paste-back falloff, fraction of the face oval")
-        ->check(interval(0, true, 1, false))
+        ->check(interval(defaults::feather_range))
         ->capture_default_str();
     app.add_option("--grain", c.grain,
                    "Paste-back grain where a face is upscaled: 1 matches the photo's fine texture, 0 = none")
-        ->check(interval(0, false, 2, false))
+        ->check(interval(defaults::grain_range))
         ->capture_default_str();
     app.add_option("--batch", c.batch,
                    "Faces per generator forward, gathered across inputs (default: 4 on cpu, 16 on cuda)")
-        ->check(CLI::Range(1, 256));
+        ->check(CLI::Range(1, defaults::batch_most));
     std::string shard;
     app.add_option("--shard", shard, "Process only shard K of N (K/N, 1-based) of the sorted inputs; shards are disjoint")
         ->check([](const std::string& v) -> std::string {
             int k = 0, n = 0;
-            char slash = 0;
-            std::istringstream in(v);
-            if (!(in >> k >> slash >> n) || slash != '/' || !in.eof() || n < 1 || k < 1 || k > n)
-                return "expected K/N with 1 <= K <= N, got '" + v + "'";
-            return "";
+            return parse_shard(v, k, n) ? "" : "expected K/N with 1 <= K <= N, got '" + v + "'";
         });
     add_model_options(app, c);
 
@@ -216,10 +210,7 @@ Command parse_command_line(int argc, char** argv) {
     if (strength_opt->count()) c.strength = strength;
     if (app.get_option("--target-identity")->count()) c.target_identity = target_identity;
     c.identity = !no_identity;
-    if (!shard.empty()) {
-        char slash = 0;
-        std::istringstream(shard) >> c.shard_index >> slash >> c.shard_count;
-    }
+    if (!shard.empty()) parse_shard(shard, c.shard_index, c.shard_count);  // checked above
     if (version) {
         cmd.kind = Command::Kind::version;
         return cmd;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -35,24 +36,42 @@ void validate(const Config& c) {
     if (c.threads < 0 || c.threads > max_threads())
         fail(fmt::format("--threads: must be in 0..{} (0 = all cores; at most 4 x the {} cores of this machine)",
                          max_threads(), available_cores()));
-    if (c.batch < 0 || c.batch > 256) fail("--batch: must be in 1..256 (0 = automatic)");
-    if (c.shard_count < 1 || c.shard_index < 1 || c.shard_index > c.shard_count)
+    using namespace defaults;
+    if (c.batch < 0 || c.batch > batch_most) fail(fmt::format("--batch: must be in 1..{} (0 = automatic)", batch_most));
+    if (!valid_shard(c.shard_index, c.shard_count))
         fail(fmt::format("--shard: {}/{} is not K/N with 1 <= K <= N", c.shard_index, c.shard_count));
-    if (c.detect_threshold <= 0 || c.detect_threshold >= 1) fail("--detect-threshold: must be in (0, 1)");
-    if (c.min_face < 0 || c.min_face > 100000) fail("--min-face: must be in 0..100000 (0 = no minimum)");
-    if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < 64))
-        fail("--detect-max-side: must be 0 (full size) or at least 64");
-    if (c.strength && (*c.strength < 0 || *c.strength > 1)) fail("--strength: must be in [0, 1]");
-    if (c.target_identity && (*c.target_identity <= 0 || *c.target_identity >= 2))
-        fail("--target-identity: must be in (0, 2)");
+    auto require_in = [&](const char* flag, double value, const Interval& range) {
+        if (!range.contains(value)) fail(fmt::format("{}: must be in {}", flag, to_string(range)));
+    };
+    require_in("--detect-threshold", c.detect_threshold, detect_threshold_range);
+    if (c.min_face < 0 || c.min_face > min_face_most)
+        fail(fmt::format("--min-face: must be in 0..{} (0 = no minimum)", min_face_most));
+    if (c.detect_max_side < 0 || (c.detect_max_side > 0 && c.detect_max_side < detect_max_side_least))
+        fail(fmt::format("--detect-max-side: must be 0 (full size) or at least {}", detect_max_side_least));
+    if (c.strength) require_in("--strength", *c.strength, strength_range);
+    if (c.target_identity) require_in("--target-identity", *c.target_identity, target_identity_range);
     if (c.target_identity && c.strength) fail("--target-identity chooses the strength; do not also give --strength");
     if (c.target_identity && !c.identity) fail("--target-identity needs the identity net; drop --no-identity");
-    if (c.feather <= 0 || c.feather > 1) fail("--feather: must be in (0, 1]");
-    if (c.grain < 0 || c.grain > 2) fail("--grain: must be in [0, 2]");
+    require_in("--feather", c.feather, feather_range);
+    require_in("--grain", c.grain, grain_range);
     if (c.max_pixels < 0) fail("--max-pixels: must be 0 (no limit) or more");
     if (c.json && c.output == "-") fail("--json and -o - both want standard output; write the image to a file");
     if (c.kind == OutputKind::all_faces && c.output == "-")
         fail("--all-faces writes one file per face; -o - takes a single image");
+}
+
+std::string to_string(const Interval& i) {
+    return fmt::format("{}{}, {}{}", i.lo_open ? '(' : '[', i.lo, i.hi, i.hi_open ? ')' : ']');
+}
+
+bool parse_shard(const std::string& text, int& index, int& count) {
+    int k = 0, n = 0;
+    char slash = 0;
+    std::istringstream in(text);
+    if (!(in >> k >> slash >> n) || slash != '/' || !in.eof() || !valid_shard(k, n)) return false;
+    index = k;
+    count = n;
+    return true;
 }
 
 int available_cores() {
