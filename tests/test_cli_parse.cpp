@@ -2,6 +2,7 @@
 // errors are exit 2, help and version exit 0.
 #include "aiportrait/cli.hpp"
 #include "aiportrait/detectors.hpp"
+#include "aiportrait/face_check.hpp"
 
 #include "testing.hpp"
 
@@ -118,6 +119,8 @@ TEST(CliParse, ShellScriptsNameTheDetectorTablesFiles) {
     for (const DetectorEntry& e : detector_table())
         EXPECT_NE(text.find(std::string(e.name) + "_file=" + e.model_file + "\n"), std::string::npos)
             << e.name << ": " << e.model_file << " is not in scripts/model_files.sh";
+    EXPECT_NE(text.find(std::string("face_check_file=") + kFaceCheckModelFile + "\n"), std::string::npos)
+        << kFaceCheckModelFile << " is not in scripts/model_files.sh";
 }
 
 // The man page states each numeric option's default and range as options.hpp defines them (the

@@ -7,6 +7,7 @@
 #include "aiportrait/detect.hpp"
 #include "aiportrait/util.hpp"
 #include "aiportrait/hash.hpp"
+#include "blazeface_net.hpp"
 #include "blazeface_views.hpp"
 
 #include <opencv2/dnn.hpp>
@@ -28,14 +29,6 @@ namespace {
 
 using namespace blazeface;
 
-constexpr int kNumRegressors = 16;  // box cx, cy, w, h, then 6 keypoints as (x, y)
-// MediaPipe's SSD anchors for this model (strides 16, 32, 32, 32; one aspect ratio;
-// fixed anchor size): a 16x16 grid with 2 anchors per cell, then an 8x8 grid with 6.
-constexpr int kFineGrid = 16, kFinePerCell = 2;
-constexpr int kCoarseGrid = 8, kCoarsePerCell = 6;
-constexpr int kFineAnchors = kFineGrid * kFineGrid * kFinePerCell;          // 512
-constexpr int kCoarseAnchors = kCoarseGrid * kCoarseGrid * kCoarsePerCell;  // 384
-
 // Keypoints in the network's order. MediaPipe names them by the subject's side, so its
 // "right eye" is the eye on the image's left in an upright face (checked against YuNet).
 enum Keypoint : int { kRightEye = 0, kLeftEye, kNoseTip, kMouthCentre, kRightEar, kLeftEar };
@@ -48,27 +41,6 @@ constexpr float kMouthWidthPerEyeDistance = (313.09f - 201.26f) / (318.90f - 192
 // BlazeFace's mouth point sits on the lips' centre, below the line through the corners:
 // against YuNet's corners on 49 eval faces it is a median 0.10 eye distances lower.
 constexpr float kMouthCentreBelowCorners = 0.10f;
-
-std::vector<cv::Point2f> make_anchor_centres() {
-    // Normalised [0,1] cell centres, in the order of the network's outputs: row-major cells,
-    // and within a cell all of its anchors (they share the centre; with fixed anchor size
-    // their width and height are 1, so regressors are plain offsets in net pixels).
-    std::vector<cv::Point2f> anchors;
-    anchors.reserve(kFineAnchors + kCoarseAnchors);
-    for (auto [grid, per_cell] : {std::pair{kFineGrid, kFinePerCell},
-                                  std::pair{kCoarseGrid, kCoarsePerCell}})
-        for (int y = 0; y < grid; ++y)
-            for (int x = 0; x < grid; ++x)
-                for (int a = 0; a < per_cell; ++a)
-                    anchors.emplace_back((x + 0.5f) / grid, (y + 0.5f) / grid);
-    return anchors;
-}
-
-float sigmoid_score(float logit) {
-    // MediaPipe clips the logit to +-100 before the sigmoid; it keeps exp() finite.
-    logit = std::clamp(logit, -100.f, 100.f);
-    return 1.f / (1.f + std::exp(-logit));
-}
 
 // Tile starts along one axis: evenly spread, first at 0, last flush with the far edge, and
 // neighbours overlapping by at least `overlap` pixels.
@@ -94,7 +66,7 @@ Face to_face(const Candidate& c, cv::Size image_size) {
 class BlazeFaceDetector final : public FaceDetector {
 public:
     BlazeFaceDetector(std::string path, const DetectorOptions& options)
-        : path_(std::move(path)), options_(options), anchors_(make_anchor_centres()) {
+        : path_(std::move(path)), options_(options), anchors_(anchor_centres(kNetSize)) {
         if (!std::ifstream(path_, std::ios::binary))
             throw std::runtime_error(path_ + ": BlazeFace model not found or unreadable");
         try {
@@ -179,28 +151,7 @@ private:
     void identify_outputs() {
         try {
             output_names_ = net_.getUnconnectedOutLayersNames();
-            if (output_names_.size() != 4)
-                throw std::runtime_error("expected 4 outputs, found " +
-                                         std::to_string(output_names_.size()));
-            const int dims[4] = {1, kNetSize, kNetSize, 3};
-            cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
-            net_.setInput(blob);
-            std::vector<cv::Mat> outs;
-            net_.forward(outs, output_names_);
-            order_ = {-1, -1, -1, -1};
-            for (int i = 0; i < 4; ++i) {
-                const cv::Mat& o = outs[i];
-                const int anchors = static_cast<int>(o.total()) / std::max(1, o.size[o.dims - 1]);
-                const int last = o.size[o.dims - 1];
-                int slot = -1;
-                if (last == 1 && anchors == kFineAnchors) slot = 0;
-                if (last == 1 && anchors == kCoarseAnchors) slot = 1;
-                if (last == kNumRegressors && anchors == kFineAnchors) slot = 2;
-                if (last == kNumRegressors && anchors == kCoarseAnchors) slot = 3;
-                if (slot < 0 || order_[slot] >= 0)
-                    throw std::runtime_error("unexpected output shapes");
-                order_[slot] = i;
-            }
+            order_ = output_order(net_, output_names_, kNetSize);
         } catch (const cv::Exception& e) {  // e.g. the 128x128 "front" model: wrong input size
             throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
                                      e.err + ")");
@@ -239,7 +190,7 @@ private:
                 const float score = sigmoid_score(sc[i]);
                 if (score < options_.score_threshold) continue;
                 const float* reg = bx + std::size_t(i) * kNumRegressors;
-                const cv::Point2f a = anchors_[first + i] * float(kNetSize);
+                const cv::Point2f a = anchors_[first + i];
                 Candidate c;
                 c.score = score;
                 const cv::Point2f centre = to_image(a.x + reg[0], a.y + reg[1]);

@@ -1,6 +1,7 @@
 // The second opinion on detected faces: BlazeFace short-range on an upright crop (face_check.hpp).
 #include "aiportrait/face_check.hpp"
 #include "aiportrait/hash.hpp"
+#include "blazeface_net.hpp"
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -17,29 +18,15 @@
 namespace aiportrait {
 namespace {
 
+using blazeface::kCoarseAnchors;
+using blazeface::kFineAnchors;
+using blazeface::kNumRegressors;
+
 constexpr int kNetSize = 128;
-constexpr int kNumRegressors = 16;  // box cx, cy, w, h, then 6 keypoints
-// MediaPipe's short-range anchors: a 16x16 grid with 2 anchors per cell (stride 8), then an 8x8
-// grid with 6 (stride 16); fixed anchor size, so regressors are offsets in net pixels.
-constexpr int kFineGrid = 16, kFinePerCell = 2;
-constexpr int kCoarseGrid = 8, kCoarsePerCell = 6;
-constexpr int kFineAnchors = kFineGrid * kFineGrid * kFinePerCell;          // 512
-constexpr int kCoarseAnchors = kCoarseGrid * kCoarseGrid * kCoarsePerCell;  // 384
 // The crop's side in units of the face box's longer side; the check takes the best of these views.
 constexpr float kContexts[] = {1.5f, 2.0f};
 // How much a check detection must overlap the face to count as the same face.
 constexpr float kSameFaceIou = 0.3f;
-
-std::vector<cv::Point2f> anchor_centres() {
-    std::vector<cv::Point2f> anchors;
-    anchors.reserve(kFineAnchors + kCoarseAnchors);
-    for (auto [grid, per_cell] : {std::pair{kFineGrid, kFinePerCell}, std::pair{kCoarseGrid, kCoarsePerCell}})
-        for (int y = 0; y < grid; ++y)
-            for (int x = 0; x < grid; ++x)
-                for (int a = 0; a < per_cell; ++a)
-                    anchors.emplace_back((x + 0.5f) / grid * kNetSize, (y + 0.5f) / grid * kNetSize);
-    return anchors;
-}
 
 }  // namespace
 
@@ -49,7 +36,7 @@ struct FaceCheck::Impl {
     mutable std::mutex mutex;  // cv::dnn::Net is not safe to run from two threads at once
     std::vector<std::string> output_names;
     std::array<int, 4> order{};  // index in output_names of fine/coarse scores, fine/coarse boxes
-    std::vector<cv::Point2f> anchors = anchor_centres();
+    std::vector<cv::Point2f> anchors = blazeface::anchor_centres(kNetSize);
 
     double score(const cv::Mat& bgr, const Face& face, float context) const;
 
@@ -63,29 +50,6 @@ struct FaceCheck::Impl {
         for (auto& o : outs) o = o.clone();  // the net reuses its buffers on the next run
         return {outs[order[0]], outs[order[1]], outs[order[2]], outs[order[3]]};
     }
-
-    // Which output is which, by shape; a dummy pass also proves the file is this network.
-    void identify_outputs() {
-        output_names = net.getUnconnectedOutLayersNames();
-        if (output_names.size() != 4)
-            throw std::runtime_error("expected 4 outputs, found " + std::to_string(output_names.size()));
-        order = {0, 1, 2, 3};
-        const cv::Mat zero(kNetSize, kNetSize, CV_32FC3, cv::Scalar::all(0));
-        const int dims[4] = {1, kNetSize, kNetSize, 3};
-        net.setInput(cv::Mat(4, dims, CV_32F, const_cast<uchar*>(zero.ptr())));
-        std::vector<cv::Mat> outs;
-        net.forward(outs, output_names);
-        order = {-1, -1, -1, -1};
-        for (int i = 0; i < 4; ++i) {
-            const int last = outs[i].size[outs[i].dims - 1];
-            const int anchors_in = static_cast<int>(outs[i].total()) / std::max(1, last);
-            int slot = -1;
-            if (last == 1) slot = anchors_in == kFineAnchors ? 0 : anchors_in == kCoarseAnchors ? 1 : -1;
-            if (last == kNumRegressors) slot = anchors_in == kFineAnchors ? 2 : anchors_in == kCoarseAnchors ? 3 : -1;
-            if (slot < 0 || order[slot] >= 0) throw std::runtime_error("unexpected output shapes");
-            order[slot] = i;
-        }
-    }
 };
 
 FaceCheck::FaceCheck(const std::string& onnx_path) : impl_(std::make_unique<Impl>()) {
@@ -97,7 +61,8 @@ FaceCheck::FaceCheck(const std::string& onnx_path) : impl_(std::make_unique<Impl
         if (impl_->net.empty()) throw std::runtime_error("empty network");
         impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
         impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-        impl_->identify_outputs();
+        impl_->output_names = impl_->net.getUnconnectedOutLayersNames();
+        impl_->order = blazeface::output_order(impl_->net, impl_->output_names, kNetSize);
     } catch (const cv::Exception& e) {  // e.g. the 256x256 full-range model: wrong input size
         throw std::runtime_error(onnx_path + ": not a BlazeFace short-range 128x128 model (" + e.err + ")");
     } catch (const std::exception& e) {
@@ -146,8 +111,7 @@ double FaceCheck::Impl::score(const cv::Mat& bgr, const Face& face, float contex
         const float* sc = scores.ptr<float>();
         const float* bx = boxes.ptr<float>();
         for (int i = 0; i < count; ++i) {
-            // MediaPipe clips the logit to +-100 before the sigmoid.
-            const double s = 1.0 / (1.0 + std::exp(-std::clamp(sc[i], -100.f, 100.f)));
+            const double s = blazeface::sigmoid_score(sc[i]);
             if (s <= best) continue;
             const float* reg = bx + std::size_t(i) * kNumRegressors;
             const cv::Point2f a = anchors[first + i];
