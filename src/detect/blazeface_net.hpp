@@ -8,6 +8,7 @@
 #include <opencv2/dnn.hpp>
 
 #include <array>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,30 @@ std::vector<cv::Point2f> anchor_centres(int net_size);
 // MediaPipe clips the logit to +-100 before the sigmoid; it keeps exp() finite.
 float sigmoid_score(float logit);
 
-// Which of `names` (the net's four unconnected outputs) is fine scores, coarse scores, fine boxes,
-// coarse boxes, found by shape on a dummy NHWC input of `net_size` (names differ between
-// conversions); the pass also proves the file is this network. Throws std::runtime_error or
-// cv::Exception (a wrong input size) otherwise.
-std::array<int, 4> output_order(cv::dnn::Net& net, const std::vector<std::string>& names, int net_size);
+// One of the two networks, loaded through cv::dnn and checked: a dummy pass on a `size` input
+// finds which output is which by shape (names differ between conversions) and proves the file is
+// this network. Throws std::runtime_error naming the path and `kind` ("BlazeFace full-range
+// 256x256") when the file is missing, cannot be loaded or is another network.
+class Network {
+public:
+    Network(const std::string& path, int size, const std::string& kind);
+
+    struct Outputs {
+        cv::Mat fine_scores, coarse_scores, fine_boxes, coarse_boxes;
+    };
+    // One NHWC input, a size x size CV_32FC3 RGB image in [-1, 1] (its interleaved memory is
+    // already that layout). One at a time: cv::dnn::Net::forward mutates the net. One view per
+    // call: the full-range model pads channels with a batch-1 constant, so OpenCV 4.6 refuses
+    // a batch.
+    Outputs forward(const cv::Mat& input) const;
+    int size() const { return size_; }
+
+private:
+    int size_;
+    mutable cv::dnn::Net net_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> names_;
+    std::array<int, 4> order_{};  // index in names_ of fine/coarse scores, fine/coarse boxes
+};
 
 }  // namespace aiportrait::blazeface

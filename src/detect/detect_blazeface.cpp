@@ -10,15 +10,12 @@
 #include "blazeface_net.hpp"
 #include "blazeface_views.hpp"
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -66,19 +63,8 @@ Face to_face(const Candidate& c, cv::Size image_size) {
 class BlazeFaceDetector final : public FaceDetector {
 public:
     BlazeFaceDetector(std::string path, const DetectorOptions& options)
-        : path_(std::move(path)), options_(options), anchors_(anchor_centres(kNetSize)) {
-        if (!std::ifstream(path_, std::ios::binary))
-            throw std::runtime_error(path_ + ": BlazeFace model not found or unreadable");
-        try {
-            net_ = cv::dnn::readNetFromONNX(path_);
-        } catch (const cv::Exception& e) {
-            throw std::runtime_error(path_ + ": cannot load BlazeFace model: " + e.err);
-        }
-        if (net_.empty())
-            throw std::runtime_error(path_ + ": cannot load BlazeFace model: empty network");
-        net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-        net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-        identify_outputs();
+        : path_(std::move(path)), options_(options), anchors_(anchor_centres(kNetSize)),
+          net_(path_, kNetSize, "BlazeFace full-range 256x256") {
         sha256_ = sha256_file(path_);
     }
 
@@ -124,43 +110,6 @@ public:
     const DetectorOptions& options() const override { return options_; }
 
 private:
-    struct Outputs {
-        cv::Mat fine_scores, coarse_scores, fine_boxes, coarse_boxes;
-    };
-
-    // Runs the net on a 256x256 float RGB input in [-1, 1]. Net::forward mutates the net.
-    // One view per call: the model pads channels by concatenating a batch-1 constant, so
-    // OpenCV 4.6 refuses a batch of tiles.
-    Outputs infer(const cv::Mat& input) const {
-        // The model takes NHWC; an interleaved CV_32FC3 image already has that memory layout,
-        // so it is handed over as a (1, 256, 256, 3) blob without copying.
-        const int dims[4] = {1, kNetSize, kNetSize, 3};
-        cv::Mat blob(4, dims, CV_32F, const_cast<uchar*>(input.ptr()));
-        std::vector<cv::Mat> outs;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            net_.setInput(blob);
-            net_.forward(outs, output_names_);
-            for (auto& o : outs) o = o.clone();  // the net reuses its buffers on the next run
-        }
-        return {outs[order_[0]], outs[order_[1]], outs[order_[2]], outs[order_[3]]};
-    }
-
-    // Finds which output is which by shape (names differ between conversions), and proves
-    // on a dummy input that the file really is this network.
-    void identify_outputs() {
-        try {
-            output_names_ = net_.getUnconnectedOutLayersNames();
-            order_ = output_order(net_, output_names_, kNetSize);
-        } catch (const cv::Exception& e) {  // e.g. the 128x128 "front" model: wrong input size
-            throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
-                                     e.err + ")");
-        } catch (const std::exception& e) {
-            throw std::runtime_error(path_ + ": not a BlazeFace full-range 256x256 model (" +
-                                     e.what() + ")");
-        }
-    }
-
     void detect_view(const cv::Mat& work, const View& v, std::vector<Candidate>& out) const {
         // Letterbox/tile into the input; padding is black, as in MediaPipe.
         cv::Mat canvas(kNetSize, kNetSize, CV_8UC3, cv::Scalar::all(0));
@@ -174,7 +123,7 @@ private:
         cv::cvtColor(canvas, rgb, cv::COLOR_BGR2RGB);
         rgb.convertTo(input, CV_32FC3, 2.0 / 255.0, -1.0);
 
-        const Outputs o = infer(input);
+        const Network::Outputs o = net_.forward(input);
         const float region_x0 = float(v.region.x), region_y0 = float(v.region.y);
         auto to_image = [&](float nx, float ny) {
             return cv::Point2f((nx - v.offset.x) / v.scale.x + region_x0,
@@ -216,10 +165,7 @@ private:
     DetectorOptions options_;
     std::vector<cv::Point2f> anchors_;
     std::string sha256_;
-    mutable cv::dnn::Net net_;
-    mutable std::mutex mutex_;  // cv::dnn::Net is not safe to run from two threads at once
-    std::vector<std::string> output_names_;
-    std::array<int, 4> order_{};  // index in output_names_ of fine/coarse scores, boxes
+    Network net_;
 };
 
 }  // namespace

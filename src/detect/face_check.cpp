@@ -3,14 +3,10 @@
 #include "aiportrait/hash.hpp"
 #include "blazeface_net.hpp"
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <fstream>
-#include <mutex>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -31,43 +27,15 @@ constexpr float kSameFaceIou = 0.3f;
 }  // namespace
 
 struct FaceCheck::Impl {
+    explicit Impl(std::string p) : path(std::move(p)), net(path, kNetSize, "BlazeFace short-range 128x128") {}
     std::string path, sha256;
-    mutable cv::dnn::Net net;
-    mutable std::mutex mutex;  // cv::dnn::Net is not safe to run from two threads at once
-    std::vector<std::string> output_names;
-    std::array<int, 4> order{};  // index in output_names of fine/coarse scores, fine/coarse boxes
+    blazeface::Network net;
     std::vector<cv::Point2f> anchors = blazeface::anchor_centres(kNetSize);
 
     double score(const cv::Mat& bgr, const Face& face, float context) const;
-
-    std::vector<cv::Mat> forward(const cv::Mat& input) const {
-        const int dims[4] = {1, kNetSize, kNetSize, 3};  // NHWC: an interleaved CV_32FC3 image's layout
-        cv::Mat blob(4, dims, CV_32F, const_cast<uchar*>(input.ptr()));
-        std::vector<cv::Mat> outs;
-        std::lock_guard<std::mutex> lock(mutex);
-        net.setInput(blob);
-        net.forward(outs, output_names);
-        for (auto& o : outs) o = o.clone();  // the net reuses its buffers on the next run
-        return {outs[order[0]], outs[order[1]], outs[order[2]], outs[order[3]]};
-    }
 };
 
-FaceCheck::FaceCheck(const std::string& onnx_path) : impl_(std::make_unique<Impl>()) {
-    impl_->path = onnx_path;
-    if (!std::ifstream(onnx_path, std::ios::binary))
-        throw std::runtime_error(onnx_path + ": face check model (BlazeFace short-range) not found or unreadable");
-    try {
-        impl_->net = cv::dnn::readNetFromONNX(onnx_path);
-        if (impl_->net.empty()) throw std::runtime_error("empty network");
-        impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-        impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-        impl_->output_names = impl_->net.getUnconnectedOutLayersNames();
-        impl_->order = blazeface::output_order(impl_->net, impl_->output_names, kNetSize);
-    } catch (const cv::Exception& e) {  // e.g. the 256x256 full-range model: wrong input size
-        throw std::runtime_error(onnx_path + ": not a BlazeFace short-range 128x128 model (" + e.err + ")");
-    } catch (const std::exception& e) {
-        throw std::runtime_error(onnx_path + ": not a BlazeFace short-range 128x128 model (" + e.what() + ")");
-    }
+FaceCheck::FaceCheck(const std::string& onnx_path) : impl_(std::make_unique<Impl>(onnx_path)) {
     impl_->sha256 = sha256_file(onnx_path);
 }
 
@@ -102,7 +70,7 @@ double FaceCheck::Impl::score(const cv::Mat& bgr, const Face& face, float contex
                    cv::Scalar::all(0));
     cv::cvtColor(crop, rgb, cv::COLOR_BGR2RGB);
     rgb.convertTo(input, CV_32FC3, 2.0 / 255.0, -1.0);
-    const std::vector<cv::Mat> out = forward(input);
+    const blazeface::Network::Outputs out = net.forward(input);
 
     const float w = float(face.box.width * k), h = float(face.box.height * k);
     const cv::Rect2f expected(kNetSize / 2.f - w / 2, kNetSize / 2.f - h / 2, w, h);
@@ -120,8 +88,8 @@ double FaceCheck::Impl::score(const cv::Mat& bgr, const Face& face, float contex
             if (iou(box, expected) >= kSameFaceIou) best = s;
         }
     };
-    scan(out[0], out[2], kFineAnchors, 0);
-    scan(out[1], out[3], kCoarseAnchors, kFineAnchors);
+    scan(out.fine_scores, out.fine_boxes, kFineAnchors, 0);
+    scan(out.coarse_scores, out.coarse_boxes, kCoarseAnchors, kFineAnchors);
     return best;
 }
 
