@@ -114,3 +114,26 @@ TEST(FaceCheck, APhantomMustNotOutrankTheSubject) {
     const std::vector<Face> after = with_second_opinion(std::make_unique<FixedDetector>(std::vector<Face>{real.front(), phantom}), check())->run(photo);
     EXPECT_EQ(after.size(), 2u);
 }
+
+TEST(FaceCheck, AMainFaceScanThatStoppedAtAPhantomLooksAgainWithEveryView) {
+    REQUIRE_MODELS();
+    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
+    const cv::Mat photo = load(sample_photo(1));
+    const std::vector<Face> real = make_yunet_detector(yunet_model().string(), {})->run(photo);
+    ASSERT_FALSE(real.empty());
+    Face phantom = real.front();  // the subject's landmarks moved onto the top-left corner
+    const float side = std::min(photo.cols, photo.rows) / 3.f;
+    phantom.box = cv::Rect2f(0.f, 0.f, side, side);
+    ASSERT_LT(iou(phantom.box, real.front().box), 0.01f);
+    for (auto& p : phantom.landmarks) p = (p - real.front().box.tl()) * (side / real.front().box.width);
+    ASSERT_LT(check()->score(photo, phantom), FaceCheck::kConfirmScore);
+    // The portrait-mode scan found only the phantom (it skipped the view with the subject); the
+    // scan of every view finds both.
+    auto main_scan = [&] { return std::make_unique<FixedDetector>(std::vector<Face>{phantom}); };
+    const std::vector<Face> again =
+        with_second_opinion(main_scan(), check(), std::make_unique<FixedDetector>(std::vector<Face>{phantom, real.front()}))
+            ->run(photo);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_GT(iou(again.front().box, real.front().box), 0.99f);
+    EXPECT_TRUE(with_second_opinion(main_scan(), check())->run(photo).empty());
+}

@@ -56,9 +56,13 @@ private:
 // prominent confirmed one is dropped (a phantom must not outrank the subject), and the less
 // prominent ones are kept: in a photo of people the check's misses are real faces (blurred,
 // in profile, cut by the edge), which the check scores as low as it scores phantoms.
-// name(), model_path() and options() are `detector`'s.
+// `every_view`: for a `detector` with main_face_only, the same detector scanning every view; it
+// looks again whenever the check turns down the face that made the main-face scan stop early,
+// since the subject may be in a view that scan skipped. name(), model_path() and options() are
+// `detector`'s.
 std::unique_ptr<FaceDetector> with_second_opinion(std::unique_ptr<FaceDetector> detector,
                                                   std::shared_ptr<const FaceCheck> check,
+                                                  std::unique_ptr<FaceDetector> every_view = nullptr,
                                                   double confirm_score = FaceCheck::kConfirmScore);
 
 }  // namespace aiportrait

@@ -97,19 +97,21 @@ namespace {
 
 class SecondOpinionDetector final : public FaceDetector {
 public:
-    SecondOpinionDetector(std::unique_ptr<FaceDetector> inner, std::shared_ptr<const FaceCheck> check, double confirm)
-        : inner_(std::move(inner)), check_(std::move(check)), confirm_(confirm) {
+    SecondOpinionDetector(std::unique_ptr<FaceDetector> inner, std::shared_ptr<const FaceCheck> check,
+                          std::unique_ptr<FaceDetector> every_view, double confirm)
+        : inner_(std::move(inner)), check_(std::move(check)), every_view_(std::move(every_view)), confirm_(confirm) {
         if (!inner_ || !check_) throw std::invalid_argument("with_second_opinion: no detector or no check");
     }
 
     using FaceDetector::detect;
     Detection detect(const cv::Mat& bgr, double pixel_size) const override {
         Detection d = inner_->detect(bgr, pixel_size);
-        // Faces come sorted by prominence: the first confirmed one and everything after it stay.
-        std::size_t first = 0;
-        while (first < d.faces.size() && check_->score(bgr, d.faces[first]) < confirm_) ++first;
-        d.faces.erase(d.faces.begin(), d.faces.begin() + static_cast<std::ptrdiff_t>(first));
-        return d;
+        const std::size_t first = confirmed_from(bgr, d);
+        if (first == 0 || !every_view_) return keep_from(std::move(d), first);
+        // The main-face-only scan stopped at a face the check turned down: the subject may be in a
+        // view it skipped, so look again with every view.
+        Detection all = every_view_->detect(bgr, pixel_size);
+        return keep_from(all, confirmed_from(bgr, all));
     }
 
     std::string name() const override { return inner_->name(); }
@@ -118,16 +120,31 @@ public:
     const DetectorOptions& options() const override { return inner_->options(); }
 
 private:
+    // Faces come sorted by prominence: the index of the first confirmed one (size() if none).
+    std::size_t confirmed_from(const cv::Mat& bgr, const Detection& d) const {
+        std::size_t first = 0;
+        while (first < d.faces.size() && check_->score(bgr, d.faces[first]) < confirm_) ++first;
+        return first;
+    }
+    // The first confirmed face and everything after it.
+    static Detection keep_from(Detection d, std::size_t first) {
+        d.faces.erase(d.faces.begin(), d.faces.begin() + static_cast<std::ptrdiff_t>(first));
+        return d;
+    }
+
     std::unique_ptr<FaceDetector> inner_;
     std::shared_ptr<const FaceCheck> check_;
+    std::unique_ptr<FaceDetector> every_view_;  // may be null
     double confirm_;
 };
 
 }  // namespace
 
 std::unique_ptr<FaceDetector> with_second_opinion(std::unique_ptr<FaceDetector> detector,
-                                                  std::shared_ptr<const FaceCheck> check, double confirm_score) {
-    return std::make_unique<SecondOpinionDetector>(std::move(detector), std::move(check), confirm_score);
+                                                  std::shared_ptr<const FaceCheck> check,
+                                                  std::unique_ptr<FaceDetector> every_view, double confirm_score) {
+    return std::make_unique<SecondOpinionDetector>(std::move(detector), std::move(check), std::move(every_view),
+                                                   confirm_score);
 }
 
 }  // namespace aiportrait

@@ -71,7 +71,14 @@ std::unique_ptr<FaceDetector> make_detector(const Config& config, const ModelLoc
     }
     // Every detector's faces get the second opinion: one detector alone portrays clouds and boats.
     auto check = std::make_shared<const FaceCheck>(where.file(kFaceCheckModelFile));
-    return with_second_opinion(chosen->make(where.file(chosen->model_file), options), std::move(check));
+    std::unique_ptr<FaceDetector> every_view;
+    if (options.main_face_only) {
+        DetectorOptions all = options;
+        all.main_face_only = false;
+        every_view = chosen->make(where.file(chosen->model_file), all);
+    }
+    return with_second_opinion(chosen->make(where.file(chosen->model_file), options), std::move(check),
+                               std::move(every_view));
 }
 
 void Pipeline::Impl::load_models() {
