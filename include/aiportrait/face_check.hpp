@@ -32,8 +32,8 @@ public:
     FaceCheck& operator=(const FaceCheck&) = delete;
 
     // How sure the check is that `face` (from a detector, in the coordinates of `bgr`) is a
-    // face: the best score of the check's own detections that overlap the face (IoU >= 0.3)
-    // on the crop, 0 if none does. Thread-safe.
+    // face: the best score of the check's own detections that overlap the face (IoU >= 0.3) on
+    // two upright crops (1.5 and 2 times the face's box), 0 if none does. Thread-safe.
     double score(const cv::Mat& bgr, const Face& face) const;
 
     const std::string& model_path() const;
@@ -42,8 +42,8 @@ public:
     // A face is confirmed from this score. Measured (issue #30): the main faces of all 48 eval
     // photos score >= 0.89, the man in profile in opencv-doc's left06/right06 0.84, 396 of 400
     // UTKFace crops >= 0.8 (the lowest 0.66); the 8 phantoms that YuNet keeps after its own
-    // re-detection on 114 face-free wallpapers and textures score 0.23-0.76, and 9 on 210
-    // photos of animals and objects, chosen after the threshold, 0.28-0.74.
+    // re-detection on 114 face-free wallpapers and textures score 0.23-0.76, and the 9 on 210
+    // photos of animals and objects (first scored after 0.8 was chosen) 0.28-0.74.
     static constexpr double kConfirmScore = 0.8;
 
 private:
