@@ -34,6 +34,28 @@ private:
     DetectorOptions options_;
 };
 
+// The subject of sample photo 1 and a bigger "face" in the photo's top-left corner, away from
+// it (the subject's landmarks moved there): what a phantom looks like to the rule, and one the
+// check does not confirm.
+struct SubjectAndPhantom {
+    cv::Mat photo;
+    Face subject, phantom;
+};
+
+SubjectAndPhantom subject_and_phantom(const FaceCheck& check) {
+    SubjectAndPhantom s;
+    s.photo = load(sample_photo(1));
+    const std::vector<Face> found = make_yunet_detector(yunet_model().string(), {})->run(s.photo);
+    if (found.empty()) throw std::runtime_error("no face in sample photo 1");
+    s.subject = s.phantom = found.front();
+    const float side = std::min(s.photo.cols, s.photo.rows) / 3.f;
+    s.phantom.box = cv::Rect2f(0.f, 0.f, side, side);
+    for (auto& p : s.phantom.landmarks) p = (p - s.subject.box.tl()) * (side / s.subject.box.width);
+    if (iou(s.phantom.box, s.subject.box) > 0.01f) throw std::runtime_error("the corner overlaps the subject");
+    if (check.score(s.photo, s.phantom) >= FaceCheck::kConfirmScore) throw std::runtime_error("the check confirms the corner");
+    return s;
+}
+
 #define REQUIRE_MODELS()                     \
     AIPORTRAIT_REQUIRE_FILE(check_model()); \
     AIPORTRAIT_REQUIRE_FILE(yunet_model())
@@ -88,20 +110,10 @@ TEST(FaceCheck, TurnsDownAPhantomThatYuNetKeeps) {
 TEST(FaceCheck, APhantomMustNotOutrankTheSubject) {
     REQUIRE_MODELS();
     AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
-    const cv::Mat photo = load(sample_photo(1));
-    const std::vector<Face> real = make_yunet_detector(yunet_model().string(), {})->run(photo);
-    ASSERT_FALSE(real.empty());
-    // A bigger "face" in the photo's corner away from the subject: what a phantom looks like to
-    // the rule. The subject comes second by prominence, as the detector would sort them.
-    Face phantom = real.front();
-    const float side = std::min(photo.cols, photo.rows) / 3.f;
-    const cv::Point2f shift = cv::Point2f(0.f, 0.f) - cv::Point2f(real.front().box.x, real.front().box.y);
-    phantom.box = cv::Rect2f(0.f, 0.f, side, side);
-    ASSERT_LT(iou(phantom.box, real.front().box), 0.01f) << "the corner overlaps the subject";
-    const float k = side / real.front().box.width;
-    for (auto& p : phantom.landmarks) p = (p + shift) * k;
-    ASSERT_LT(check()->score(photo, phantom), FaceCheck::kConfirmScore);
-
+    const SubjectAndPhantom s = subject_and_phantom(*check());
+    const cv::Mat& photo = s.photo;
+    const Face& phantom = s.phantom;
+    const std::vector<Face> real = {s.subject};
     // Subject after the phantom: the phantom goes, the subject stays.
     const auto both = with_second_opinion(std::make_unique<FixedDetector>(std::vector<Face>{phantom, real.front()}), check());
     const std::vector<Face> kept = both->run(photo);
@@ -118,15 +130,10 @@ TEST(FaceCheck, APhantomMustNotOutrankTheSubject) {
 TEST(FaceCheck, AMainFaceScanThatStoppedAtAPhantomLooksAgainWithEveryView) {
     REQUIRE_MODELS();
     AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
-    const cv::Mat photo = load(sample_photo(1));
-    const std::vector<Face> real = make_yunet_detector(yunet_model().string(), {})->run(photo);
-    ASSERT_FALSE(real.empty());
-    Face phantom = real.front();  // the subject's landmarks moved onto the top-left corner
-    const float side = std::min(photo.cols, photo.rows) / 3.f;
-    phantom.box = cv::Rect2f(0.f, 0.f, side, side);
-    ASSERT_LT(iou(phantom.box, real.front().box), 0.01f);
-    for (auto& p : phantom.landmarks) p = (p - real.front().box.tl()) * (side / real.front().box.width);
-    ASSERT_LT(check()->score(photo, phantom), FaceCheck::kConfirmScore);
+    const SubjectAndPhantom s = subject_and_phantom(*check());
+    const cv::Mat& photo = s.photo;
+    const Face& phantom = s.phantom;
+    const std::vector<Face> real = {s.subject};
     // The portrait-mode scan found only the phantom (it skipped the view with the subject); the
     // scan of every view finds both.
     auto main_scan = [&] { return std::make_unique<FixedDetector>(std::vector<Face>{phantom}); };
