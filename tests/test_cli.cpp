@@ -3,6 +3,7 @@
 #include "aiportrait/compose.hpp"
 #include "aiportrait/decode.hpp"
 #include "aiportrait/detect.hpp"
+#include "aiportrait/face_check.hpp"
 
 #include "reference_faces.hpp"
 #include "cli_testing.hpp"
@@ -36,6 +37,9 @@ TEST(Cli, SinglePhotoWritesPortraitAndSidecar) {
     EXPECT_EQ(j["model"]["name"], "identity");
     EXPECT_EQ(j["detector"]["name"], "yunet");
     EXPECT_EQ(j["detector"]["main_face_only"], true) << "a portrait needs only the main face";
+    // The second opinion's model is recorded like the detector's, so --skip-existing sees it change.
+    EXPECT_EQ(j["detector"]["face_check"]["model_sha256"].get<std::string>().size(), 64u) << j["detector"];
+    EXPECT_EQ(j["detector"]["face_check"]["confirm_score"], FaceCheck::kConfirmScore);
     EXPECT_EQ(j["detector"]["min_face"], 40) << "the default --min-face";
     EXPECT_EQ(j["parameters"]["batch"], 4) << "the CPU default";
     EXPECT_EQ(j["strength_mode"], "blend");
@@ -236,6 +240,47 @@ TEST(Cli, IdentityCommandPrintsDistanceFirst) {
     const auto none = run_shell(tool() + " identity " + quote(sample_photo(1)) + " " + quote(dir / "wall.png"));
     EXPECT_EQ(none.exit_code, 1);
     EXPECT_NE(none.err.find("wall.png"), std::string::npos);
+}
+
+// `identity PHOTO PORTRAIT` measures the crop the run measured (the sidecar's alignment), so it
+// prints the sidecar's identity_distance; before, it detected the face again in each image and
+// said e.g. 0.6130 where the sidecar said 0.5997 (0.009 to 0.21 apart on these photos). Also with
+// the photo decoded smaller for its crop (--detect-max-side 512: photo_scale_denom > 1), for
+// --all-faces' files, in either order. Within 1e-3: the sidecar rounds the matrix and landmarks.
+TEST(Cli, IdentityCommandOnAPhotoAndItsPortraitPrintsTheSidecarsDistance) {
+    AIPORTRAIT_REQUIRE_CLI_MODELS();
+    TempDir dir;
+    const std::string model = quote(test_models_dir() / "strength_blur.pt");
+    const auto distance_of = [&](const fs::path& a, const fs::path& b) {
+        const auto r = run_shell(tool() + " identity " + quote(a) + " " + quote(b));
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return r.out.empty() ? -1.0 : std::stod(r.out);
+    };
+    AIPORTRAIT_REQUIRE_FILE(eval_faces_dir() / "couple.jpg");
+    const fs::path couple = eval_faces_dir() / "couple.jpg";
+    int scaled = 0;
+    for (const auto& [photo, flags] : {std::pair{sample_photo(1), std::string("")},
+                                       std::pair{couple, std::string(" --detect-max-side 512")}}) {
+        const fs::path out = dir / (flags.empty() ? "full.png" : "scaled.png");
+        const auto r = run_shell(tool() + " " + quote(photo) + " -o " + quote(out) + " --strength 1 --model " +
+                                 model + flags);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const json face = read_json(fs::path(out).replace_extension(".json"))["faces"][0];
+        scaled += face["photo_scale_denom"].get<int>() > 1;
+        const double recorded = face["identity_distance"];
+        EXPECT_GT(recorded, 0.05) << "the blur changes the face";
+        EXPECT_NEAR(distance_of(photo, out), recorded, 1e-3) << flags;
+        EXPECT_NEAR(distance_of(out, photo), recorded, 1e-3) << flags;
+    }
+    EXPECT_EQ(scaled, 1) << "--detect-max-side 512 decodes the couple's 2x smaller for the crop, sample 1 not";
+    const auto all = run_shell(tool() + " " + quote(couple) + " -o " + quote(dir / "group.png") +
+                               " --all-faces --strength 1 --model " + model);
+    ASSERT_EQ(all.exit_code, 0) << all.err;
+    const json group = read_json(dir / "group.json");
+    const json second = group["faces"][1];
+    ASSERT_TRUE(second["used"].get<bool>());
+    EXPECT_NEAR(distance_of(couple, second["output"].get<std::string>()),
+                second["identity_distance"].get<double>(), 1e-3);
 }
 
 TEST(Cli, ShardRunsTogetherProcessEveryInputOnce) {

@@ -145,12 +145,14 @@ TEST(Sidecar, OutputsIfDoneMatchesSettingsAndBytes) {
     r.status = Status::ok;
     RunInfo run;
     run.generator = {{"sha256", "g"}, {"path", "/here/g.pt"}};
-    run.detector = {{"name", "yunet"}, {"model_path", "/here/y.onnx"}, {"min_face", 40}};
+    run.detector = {{"name", "yunet"}, {"model_path", "/here/y.onnx"}, {"min_face", 40},
+                    {"face_check", {{"model_path", "/here/c.onnx"}, {"model_sha256", "c"}, {"confirm_score", 0.8}}}};
     run.parameters = {{"strength", 0.5}, {"threads", 2}, {"batch", 4}};
     const StoredRecord record = *parse_record(make_record(r, run));
 
     RunInfo elsewhere = run;  // another machine: other paths, threads and batch
     elsewhere.detector["model_path"] = "/there/y.onnx";
+    elsewhere.detector["face_check"]["model_path"] = "/there/c.onnx";
     elsewhere.parameters["threads"] = 16;
     elsewhere.parameters["batch"] = 1;
     const auto outputs = outputs_if_done(record, elsewhere, r.input_sha256);
@@ -165,6 +167,11 @@ TEST(Sidecar, OutputsIfDoneMatchesSettingsAndBytes) {
     other = run;
     other.detector["min_face"] = 20;
     EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "other detector setting";
+    other = run;
+    other.detector["face_check"]["model_sha256"] = "d";
+    EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "another face-check model";
+    other.detector["face_check"] = nullptr;
+    EXPECT_TRUE(outputs_if_done(record, other, r.input_sha256).empty()) << "no face check";
     EXPECT_TRUE(
         outputs_if_done(*parse_record(nlohmann::json::parse(R"({"schema": "aiportrait.sidecar", "status": "ok", "output": 3})")),
                         run, "")
@@ -213,4 +220,46 @@ TEST(Sidecar, ReadRecordGivesBackWhatWasWritten) {
     EXPECT_TRUE(sparse->faces.empty());
     EXPECT_FALSE(parse_record(nlohmann::json::parse(R"({"schema": "aiportrait.run", "status": "ok"})")));
     EXPECT_FALSE(read_record((dir / "missing.json").string()));
+}
+
+// Where each used face's crop came from reads back whole, so the crop can be cut again (the
+// identity command does); a record missing any part of it, or holding nonsense, gives none.
+TEST(Sidecar, ReadRecordGivesBackWhereEachCropCameFrom) {
+    InputRecord r = all_faces_record("a");
+    r.faces[1].face.landmarks[kMouthR] = {70.5f, 90.25f};
+    r.faces[1].alignment = cv::Matx23d(0.5, -0.25, 10, 0.25, 0.5, -20);
+    r.faces[1].crop_size = 512;
+    r.faces[1].photo_scale_denom = 4;
+    const nlohmann::json j = make_record(r, RunInfo{});
+    EXPECT_EQ(j["faces"][1]["photo_scale_denom"], 4);
+    const StoredFace face = parse_record(j)->faces[1];
+    EXPECT_EQ(face.crop_size, 512);
+    EXPECT_EQ(face.photo_scale_denom, 4);
+    EXPECT_EQ(face.alignment, r.faces[1].alignment);
+    EXPECT_EQ(face.landmarks[kMouthR], cv::Point2f(70.5f, 90.25f));
+
+    nlohmann::json older = j;  // records before photo_scale_denom: the full-size photo
+    older["faces"][1].erase("photo_scale_denom");
+    EXPECT_EQ(parse_record(older)->faces[1].photo_scale_denom, 1);
+    EXPECT_EQ(parse_record(older)->faces[1].crop_size, 512);
+    for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"photo_scale_denom", 3}, {"crop_size", -1}, {"alignment_matrix", {{1, 0, 0}}}, {"landmarks", "none"}}) {
+        nlohmann::json broken = j;
+        broken["faces"][1][key] = value;
+        EXPECT_EQ(parse_record(broken)->faces[1].crop_size, 0) << key;
+    }
+}
+
+// record_naming finds the sidecar that names an image as its output, by file name, also for
+// --all-faces' NAME_faceN files; an image no sidecar names has none.
+TEST(Sidecar, RecordNamingFindsTheSidecarBesideAnOutput) {
+    aiportrait::testing::TempDir dir;
+    InputRecord r = all_faces_record("x");
+    aiportrait::testing::write_text(dir / "out" / "x.json", dump_record(make_record(r, RunInfo{})));
+    const std::optional<StoredRecord> found = record_naming((dir / "out" / "x_face2.png").string());
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->kind, "all_faces");
+    EXPECT_FALSE(record_naming((dir / "out" / "x_face3.png").string())) << "the sidecar names two faces";
+    EXPECT_FALSE(record_naming((dir / "out" / "x.png").string())) << "--all-faces writes no x.png";
+    EXPECT_FALSE(record_naming((dir / "out" / "y.png").string()));
 }

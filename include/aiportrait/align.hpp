@@ -31,6 +31,8 @@ cv::Point2f apply_affine(const cv::Matx23d& m, const cv::Point2f& p);
 // Cuts the aligned crop for `face` out of `bgr` (large faces are area-downsampled first so the
 // crop is not aliased; areas outside the photo are mirrored in).
 AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate& tmpl);
+// The size x size crop that `matrix` (photo -> crop) cuts out of `bgr`, as align_face cuts it.
+cv::Mat warp_to_crop(const cv::Mat& bgr, const cv::Matx23d& matrix, int size);
 
 // A photo decoded `denom` times smaller (libjpeg's DCT scaling, decode.hpp): its pixel x' covers
 // the photo's pixels denom*x' .. denom*x' + denom - 1. Maps coordinates from it to the photo's.
@@ -46,5 +48,8 @@ int max_align_denom(const Face& face, const CropTemplate& tmpl);
 // align_face on the photo decoded `denom` times smaller, with `face` and the returned matrices
 // in the photo's own coordinates (the sidecar's and paste-back's).
 AlignedFace align_face_reduced(const cv::Mat& reduced, int denom, const Face& face, const CropTemplate& tmpl);
+// warp_to_crop on the photo decoded `denom` times smaller, `matrix` in the photo's own
+// coordinates: the crop a sidecar records (alignment_matrix, crop_size, photo_scale_denom) cut again.
+cv::Mat warp_to_crop_reduced(const cv::Mat& reduced, int denom, const cv::Matx23d& matrix, int size);
 
 }  // namespace aiportrait

@@ -5,6 +5,7 @@
 #include "aiportrait/types.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ public:
     virtual std::string model_path() const = 0;
     virtual std::string model_sha256() const = 0;
     virtual const DetectorOptions& options() const = 0;
+    // The second, independent model that must confirm the faces this detector keeps
+    // (face_check.hpp), recorded beside the detector's own; none for a bare detector.
+    struct Confirmation {
+        std::string model_path, model_sha256;
+        double confirm_score = 0;
+    };
+    virtual std::optional<Confirmation> face_check() const { return std::nullopt; }
 };
 
 // YuNet through cv::FaceDetectorYN. Throws std::runtime_error naming the path if the model

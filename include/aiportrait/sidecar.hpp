@@ -86,6 +86,13 @@ struct StoredFace {
     bool used = false;
     std::optional<double> identity_distance, strength;
     std::string output, output_sha256;  // this face's own image (--all-faces); empty when none
+    // Where its crop came from, for used faces of records that hold it all (else crop_size 0):
+    // landmarks and alignment_matrix in the photo's coordinates, and photo_scale_denom
+    // (absent before it was recorded: 1).
+    Landmarks landmarks{};
+    cv::Matx23d alignment = cv::Matx23d::zeros();
+    int crop_size = 0;
+    int photo_scale_denom = 1;
 };
 
 // A sidecar read back (read_record): every field its readers (--skip-existing, the clearing of
@@ -113,6 +120,10 @@ std::optional<StoredRecord> parse_record(const nlohmann::json& record);
 // The sidecar at `path`, or nothing when it is missing, not a regular file, larger than any
 // sidecar (16 MiB), not JSON or not a sidecar.
 std::optional<StoredRecord> read_record(const std::string& path);
+// The record of the sidecar beside `image` that names it as one of its outputs (NAME.png beside
+// NAME.json, NAME_face2.png beside NAME.json), matched by file name as recorded paths depend on
+// the folder the run started in; nothing when there is none.
+std::optional<StoredRecord> record_naming(const std::string& image);
 
 // The images of a record that shows its input done as this run would do it: status ok, from
 // these bytes (`input_sha256`), with the same generator (by sha256), detector settings and

@@ -78,6 +78,7 @@ struct FaceRecord {
     bool used = false;
     cv::Matx23d alignment = cv::Matx23d::zeros();
     int crop_size = 0;
+    int photo_scale_denom = 1;              // the crop was cut from the photo decoded this many times smaller
     std::optional<double> identity_distance;
     std::optional<double> strength;         // strength actually used for this face
     std::optional<int> strength_evaluations; // generator runs spent searching (target identity)

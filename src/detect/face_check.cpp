@@ -118,6 +118,9 @@ public:
     std::string model_path() const override { return inner_->model_path(); }
     std::string model_sha256() const override { return inner_->model_sha256(); }
     const DetectorOptions& options() const override { return inner_->options(); }
+    std::optional<Confirmation> face_check() const override {
+        return Confirmation{check_->model_path(), check_->model_sha256(), confirm_};
+    }
 
 private:
     // Faces come sorted by prominence: the index of the first confirmed one (size() if none).

@@ -125,18 +125,23 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
     out.size = tmpl.size;
     out.matrix = crop_matrix(face, tmpl);
     out.inverse = invert_affine(out.matrix);
+    out.crop = warp_to_crop(bgr, out.matrix, tmpl.size);
+    return out;
+}
 
+cv::Mat warp_to_crop(const cv::Mat& bgr, const cv::Matx23d& matrix, int size) {
+    const cv::Matx23d inverse = invert_affine(matrix);
     // Region of the photo the crop sees, with a little slack for interpolation.
-    const cv::Size crop_size(tmpl.size, tmpl.size);
-    std::vector<cv::Point2f> corners = {apply_affine(out.inverse, {0, 0}),
-                                        apply_affine(out.inverse, {float(tmpl.size), 0}),
-                                        apply_affine(out.inverse, {0, float(tmpl.size)}),
-                                        apply_affine(out.inverse, {float(tmpl.size), float(tmpl.size)})};
+    const cv::Size crop_size(size, size);
+    std::vector<cv::Point2f> corners = {apply_affine(inverse, {0, 0}), apply_affine(inverse, {float(size), 0}),
+                                        apply_affine(inverse, {0, float(size)}),
+                                        apply_affine(inverse, {float(size), float(size)})};
     cv::Rect region = cv::boundingRect(corners);
     region.x -= 2; region.y -= 2; region.width += 4; region.height += 4;
     const cv::Rect inside = region & cv::Rect(0, 0, bgr.cols, bgr.rows);
-    const double scale = matrix_scale(out.matrix);
+    const double scale = matrix_scale(matrix);
 
+    cv::Mat crop;
     if (scale < 0.5 && inside.area() > 0) {
         // Shrinking by more than 2x: area-resample the region first (warpAffine's bilinear
         // sampling would alias), then warp the smaller image with the matrix adjusted for it.
@@ -151,12 +156,16 @@ AlignedFace align_face(const cv::Mat& bgr, const Face& face, const CropTemplate&
         // crop = M * p becomes a matrix on p_small.
         const cv::Matx23d small_to_photo(1.0 / sx, 0, 0.5 / sx - 0.5 + inside.x,
                                          0, 1.0 / sy, 0.5 / sy - 0.5 + inside.y);
-        cv::warpAffine(small, out.crop, compose(out.matrix, small_to_photo), crop_size, cv::INTER_CUBIC,
+        cv::warpAffine(small, crop, compose(matrix, small_to_photo), crop_size, cv::INTER_CUBIC,
                        cv::BORDER_REFLECT_101);
     } else {
-        cv::warpAffine(bgr, out.crop, out.matrix, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
+        cv::warpAffine(bgr, crop, matrix, crop_size, cv::INTER_CUBIC, cv::BORDER_REFLECT_101);
     }
-    return out;
+    return crop;
+}
+
+cv::Mat warp_to_crop_reduced(const cv::Mat& reduced, int denom, const cv::Matx23d& matrix, int size) {
+    return warp_to_crop(reduced, denom == 1 ? matrix : compose(matrix, reduced_to_photo(denom)), size);
 }
 
 }  // namespace aiportrait

@@ -25,22 +25,9 @@ bool is_unreadable_photo_format(const fs::path& p) {
     return extensions.count(lower_case(p.extension().string())) > 0;
 }
 
-// Whether a sidecar beside `image` records it as an output of this tool (NAME.png beside
-// NAME.json, NAME_face2.png beside NAME.json): a folder walk leaves those out, so a rerun over a
-// folder that holds earlier outputs does not make portraits of portraits. By file name, as the
-// recorded paths depend on the folder the earlier run started in.
-bool is_own_output(const fs::path& image) {
-    std::vector<fs::path> sidecars{fs::path(image).replace_extension(".json")};
-    if (const std::string owner = face_output_owner(image.stem().string()); !owner.empty())
-        sidecars.push_back(image.parent_path() / (owner + ".json"));
-    for (const fs::path& sidecar : sidecars) {
-        const std::optional<StoredRecord> record = read_record(sidecar.string());
-        if (!record) continue;
-        for (const RecordedOutput& o : record->outputs)
-            if (fs::path(o.path).filename() == image.filename()) return true;
-    }
-    return false;
-}
+// Whether a sidecar beside `image` records it as an output of this tool: a folder walk leaves
+// those out, so a rerun over a folder that holds earlier outputs does not make portraits of portraits.
+bool is_own_output(const fs::path& image) { return record_naming(image.string()).has_value(); }
 
 }  // namespace
 

@@ -70,6 +70,42 @@ std::string text(const json& object, const char* key) {
 
 json point(const cv::Point2f& p) { return json::array({round_to(p.x, 0.01), round_to(p.y, 0.01)}); }
 
+// A used face's landmarks, alignment matrix, crop size and photo scale into `face`; crop_size
+// stays 0 unless every one of them reads as written (finite numbers, a sane scale).
+void read_alignment(const json& f, StoredFace& face) {
+    const json& landmarks = member(f, "landmarks");
+    const json& matrix = member(f, "alignment_matrix");
+    const json& size = member(f, "crop_size");
+    const json& denom = member(f, "photo_scale_denom");
+    const auto finite = [](const json& v) { return v.is_number() && std::isfinite(v.get<double>()); };
+    Landmarks points{};
+    for (std::size_t i = 0; i < kNumLandmarks; ++i) {
+        const json& p = member(landmarks, kLandmarkNames[i]);
+        if (!p.is_array() || p.size() != 2 || !finite(p[0]) || !finite(p[1])) return;
+        points[i] = cv::Point2f(p[0].get<float>(), p[1].get<float>());
+    }
+    cv::Matx23d m;
+    if (!matrix.is_array() || matrix.size() != 2) return;
+    for (int r = 0; r < 2; ++r) {
+        if (!matrix[r].is_array() || matrix[r].size() != 3) return;
+        for (int c = 0; c < 3; ++c) {
+            if (!finite(matrix[r][c])) return;
+            m(r, c) = matrix[r][c].get<double>();
+        }
+    }
+    if (!size.is_number_integer() || size.get<long long>() < 1 || size.get<long long>() > 16384) return;
+    int scale = 1;
+    if (!denom.is_null()) {
+        if (!denom.is_number_integer()) return;
+        scale = denom.get<int>();
+        if (scale != 1 && scale != 2 && scale != 4 && scale != 8) return;
+    }
+    face.landmarks = points;
+    face.alignment = m;
+    face.crop_size = size.get<int>();
+    face.photo_scale_denom = scale;
+}
+
 json face_json(const FaceRecord& f) {
     json landmarks = json::object();
     for (std::size_t i = 0; i < kNumLandmarks; ++i) landmarks[kLandmarkNames[i]] = point(f.face.landmarks[i]);
@@ -90,6 +126,7 @@ json face_json(const FaceRecord& f) {
     if (f.used) {
         out["alignment_matrix"] = alignment;
         out["crop_size"] = f.crop_size;
+        out["photo_scale_denom"] = f.photo_scale_denom;
         out["identity_distance"] = f.identity_distance ? json(round_to(*f.identity_distance, 1e-4)) : json(nullptr);
         out["strength"] = f.strength ? json(round_to(*f.strength, 1e-4)) : json(nullptr);
         if (f.strength_evaluations) out["strength_evaluations"] = *f.strength_evaluations;
@@ -144,7 +181,11 @@ RunInfo describe_run(const Config& config, const GeneratorInfo& g, const FaceDet
     run.detector = {{"name", detector.name()}, {"model_path", detector.model_path()},
                     {"model_sha256", detector.model_sha256()}, {"score_threshold", options.score_threshold},
                     {"nms_iou", options.nms_iou}, {"max_side", options.max_side},
-                    {"min_face", options.min_face}, {"main_face_only", options.main_face_only}};
+                    {"min_face", options.min_face}, {"main_face_only", options.main_face_only},
+                    {"face_check", nullptr}};
+    if (const auto check = detector.face_check())
+        run.detector["face_check"] = {{"model_path", check->model_path}, {"model_sha256", check->model_sha256},
+                                      {"confirm_score", check->confirm_score}};
     run.identity = identity_model_dir.empty()
                        ? json(nullptr)
                        : json{{"net", "face-api.js face recognition (ResNet-34-like, 128-D)"},
@@ -286,6 +327,7 @@ std::optional<StoredRecord> parse_record(const nlohmann::json& record) {
         if (member(f, "strength").is_number()) face.strength = member(f, "strength").get<double>();
         face.output = recorded_path(f, "output");
         face.output_sha256 = text(f, "output_sha256");
+        read_alignment(f, face);
         r.faces.push_back(std::move(face));
     }
     const json& model = member(record, "model");
@@ -313,6 +355,20 @@ std::optional<StoredRecord> read_record(const std::string& path) {
     return record.is_discarded() ? std::nullopt : parse_record(record);
 }
 
+std::optional<StoredRecord> record_naming(const std::string& image) {
+    const std::filesystem::path path(image);
+    std::vector<std::filesystem::path> sidecars{std::filesystem::path(path).replace_extension(".json")};
+    if (const std::string owner = face_output_owner(path.stem().string()); !owner.empty())
+        sidecars.push_back(path.parent_path() / (owner + ".json"));
+    for (const std::filesystem::path& sidecar : sidecars) {
+        std::optional<StoredRecord> record = read_record(sidecar.string());
+        if (!record) continue;
+        for (const RecordedOutput& o : record->outputs)
+            if (std::filesystem::path(o.path).filename() == path.filename()) return record;
+    }
+    return std::nullopt;
+}
+
 std::string resolve_recorded(const StoredRecord& record, const std::string& path) {
     const std::string& wd = record.working_directory;
     if (path.empty() || wd.empty() || std::filesystem::path(path).is_absolute()) return path;
@@ -327,8 +383,14 @@ std::vector<RecordedOutput> outputs_if_done(const StoredRecord& record, const Ru
         for (const char* k : keys) j.erase(k);
         return j;
     };
+    // The detector's settings and its models by content: where the files lie does not matter.
+    auto detector_settings = [&](const json& detector) {
+        json j = without(detector, {"model_path"});
+        if (j.contains("face_check")) j["face_check"] = without(j["face_check"], {"model_path"});
+        return j;
+    };
     const bool same = record.model_sha256 == text(run.generator, "sha256") &&
-                      without(record.detector, {"model_path"}) == without(run.detector, {"model_path"}) &&
+                      detector_settings(record.detector) == detector_settings(run.detector) &&
                       without(record.parameters, {"threads", "batch"}) == without(run.parameters, {"threads", "batch"});
     // Made from these bytes: a photo edited since, or a new file that took an earlier one's
     // collision name, is done again.

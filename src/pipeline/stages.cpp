@@ -127,6 +127,7 @@ void Pipeline::Impl::prepare(Work& work) const {
                 f.aligned = align_face_reduced(work.visible, align_denom, record.faces[i].face, crop);
                 record.faces[i].alignment = f.aligned.matrix;
                 record.faces[i].crop_size = f.aligned.size;
+                record.faces[i].photo_scale_denom = align_denom;
                 work.faces.push_back(std::move(f));
             }
         });
