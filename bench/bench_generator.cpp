@@ -3,10 +3,9 @@
 // Generator::run over those crops, batch by batch. Not a test: timings vary.
 //
 //   build/bench_generator MODEL MODELS_DIR PHOTO... [--threads N] [--batch B] [--repeat R]
+#include "bench_common.hpp"
+
 #include "aiportrait/align.hpp"
-#include "aiportrait/decode.hpp"
-#include "aiportrait/detect.hpp"
-#include "aiportrait/detectors.hpp"
 #include "aiportrait/generator.hpp"
 
 #include <fmt/format.h>
@@ -14,37 +13,21 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace aiportrait;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-    if (argc < 4) {
-        fmt::print(stderr, "usage: {} MODEL MODELS_DIR PHOTO... [--threads N] [--batch B] [--repeat R]\n", argv[0]);
-        return 2;
-    }
-    const std::string model = argv[1], models = argv[2];
-    std::vector<std::string> photos;
-    int threads = static_cast<int>(std::thread::hardware_concurrency()), batch = 4, repeat = 1;
-    for (int i = 3; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
-        else if (a == "--batch" && i + 1 < argc) batch = std::stoi(argv[++i]);
-        else if (a == "--repeat" && i + 1 < argc) repeat = std::stoi(argv[++i]);
-        else photos.push_back(a);
-    }
+    const bench::Arguments args =
+        bench::parse_arguments(argc, argv, 3, 1, true, "MODEL MODELS_DIR PHOTO... [--threads N] [--batch B] [--repeat R]");
+    const int threads = args.threads, batch = args.batch, repeat = args.repeat;
     set_inference_threads(threads);
     cv::setNumThreads(threads);
-    const Generator generator(model);
-    const auto detector = make_yunet_detector(models + "/" + detector_entry(DetectorChoice::yunet).model_file, {});
+    const Generator generator(args.positional[0]);
     std::vector<cv::Mat> crops;
-    for (const std::string& p : photos) {
-        const DecodedImage image = decode_image(read_input_bytes(p), 0);
-        const auto faces = detector->run(image.bgr);
-        if (!faces.empty()) crops.push_back(align_face(image.bgr, faces.front(), generator.info().crop).crop);
-    }
+    for (const bench::PhotoFace& p : bench::main_faces(args.positional[1], {args.positional.begin() + 2, args.positional.end()}))
+        crops.push_back(align_face(p.bgr, p.face, generator.info().crop).crop);
     if (crops.empty()) {
         fmt::print(stderr, "no faces found\n");
         return 1;

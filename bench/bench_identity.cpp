@@ -2,9 +2,8 @@
 // work --no-identity saves. Target: <= 30 ms per face on 2 cores. Not a test: timings vary.
 //
 //   build/bench_identity MODELS_DIR PHOTO... [--threads N] [--repeat R]
-#include "aiportrait/decode.hpp"
-#include "aiportrait/detect.hpp"
-#include "aiportrait/detectors.hpp"
+#include "bench_common.hpp"
+
 #include "aiportrait/generator.hpp"
 #include "aiportrait/identity.hpp"
 
@@ -13,42 +12,23 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace aiportrait;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-    if (argc < 3) {
-        fmt::print(stderr, "usage: {} MODELS_DIR PHOTO... [--threads N] [--repeat R]\n", argv[0]);
-        return 2;
-    }
-    const std::string models = argv[1];
-    std::vector<std::string> photos;
-    int threads = static_cast<int>(std::thread::hardware_concurrency()), repeat = 5;
-    for (int i = 2; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
-        else if (a == "--repeat" && i + 1 < argc) repeat = std::stoi(argv[++i]);
-        else photos.push_back(a);
-    }
+    const bench::Arguments args = bench::parse_arguments(argc, argv, 2, 5, false, "MODELS_DIR PHOTO... [--threads N] [--repeat R]");
+    const int threads = args.threads, repeat = args.repeat;
     set_inference_threads(threads);
-    const auto detector = make_yunet_detector(models + "/" + detector_entry(DetectorChoice::yunet).model_file, {});
-    const IdentityNet net(models + "/face-api");
-
-    // One (photo, landmarks) pair per photo's main face.
-    std::vector<std::pair<cv::Mat, Landmarks>> faces;
-    for (const std::string& p : photos) {
-        const DecodedImage image = decode_image(read_input_bytes(p), 0);
-        const auto found = detector->run(image.bgr);
-        if (!found.empty()) faces.emplace_back(image.bgr, found.front().landmarks);
-    }
+    const IdentityNet net(args.positional[0] + "/face-api");
+    const std::vector<bench::PhotoFace> faces =
+        bench::main_faces(args.positional[0], {args.positional.begin() + 1, args.positional.end()});
     if (faces.empty()) {
         fmt::print(stderr, "no faces found in the given photos\n");
         return 1;
     }
-    net.run({IdentityNet::prepare_crop(faces[0].first, faces[0].second)});  // warm-up
+    net.run({IdentityNet::prepare_crop(faces[0].bgr, faces[0].face.landmarks)});  // warm-up
 
     for (const int batch_faces : {1, 8}) {
         std::vector<double> per_face_ms;
@@ -59,8 +39,8 @@ int main(int argc, char** argv) {
                 const std::size_t end = std::min(faces.size(), start + batch_faces);
                 // The pipeline compares two crops (input and portrait) per face.
                 for (std::size_t i = start; i < end; ++i) {
-                    crops.push_back(IdentityNet::prepare_crop(faces[i].first, faces[i].second));
-                    crops.push_back(IdentityNet::prepare_crop(faces[i].first, faces[i].second));
+                    crops.push_back(IdentityNet::prepare_crop(faces[i].bgr, faces[i].face.landmarks));
+                    crops.push_back(IdentityNet::prepare_crop(faces[i].bgr, faces[i].face.landmarks));
                 }
                 const auto d = net.run(crops);
                 volatile double sink = descriptor_distance(d[0], d[1]);

@@ -4,8 +4,12 @@
 cv2 YuNet -> the same FFHQ 5-point template -> torch.jit.load of the same generator -> the same
 paste-back (optional) -> PNG. One photo after another, no batching, no threads of its own.
 
-    /usr/bin/python3 bench/reference_pipeline.py MODEL YUNET OUT_DIR PHOTO... [--paste]
+    /usr/bin/python3 bench/reference_pipeline.py MODEL YUNET OUT_DIR PHOTO... \
+        --score-threshold T --nms-iou N [--paste]
+
+T and N are YuNet's settings as the CLI's run recorded them (bench.sh reads them from a sidecar).
 """
+import argparse
 import os
 import sys
 import time
@@ -19,9 +23,17 @@ from aiportrait_gen import contract  # noqa: E402  (the generator's metadata, on
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    paste = "--paste" in sys.argv
-    model_path, yunet_path, out_dir, photos = args[0], args[1], args[2], args[3:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("yunet")
+    parser.add_argument("out_dir")
+    parser.add_argument("photos", nargs="+")
+    parser.add_argument("--score-threshold", type=float, required=True)
+    parser.add_argument("--nms-iou", type=float, required=True)
+    parser.add_argument("--paste", action="store_true")
+    args = parser.parse_args()
+    paste = args.paste
+    model_path, yunet_path, out_dir, photos = args.model, args.yunet, args.out_dir, args.photos
     torch.set_num_threads(os.cpu_count())
     model, meta = contract.load(model_path)
     model.eval()
@@ -30,7 +42,7 @@ def main():
     template = np.array([[size * (0.5 + (x - 0.5) * shrink), size * (0.5 + (y - 0.5) * shrink)]
                          for x, y in meta["template"]], dtype=np.float32)
     strength = contract.default_strength(meta)
-    detector = cv2.FaceDetectorYN.create(yunet_path, "", (320, 320), 0.7, 0.3, 5000)
+    detector = cv2.FaceDetectorYN.create(yunet_path, "", (320, 320), args.score_threshold, args.nms_iou, 5000)
     os.makedirs(out_dir, exist_ok=True)
     faces_done = 0
     start = time.time()

@@ -9,8 +9,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -125,31 +127,63 @@ TEST(CliParse, ShellScriptsNameTheDetectorTablesFiles) {
 
 // The man page states each numeric option's default and range as options.hpp defines them (the
 // install check holds it to every option --help prints).
-TEST(CliParse, ManPageStatesEveryDefaultAndRange) {
-    std::string man = aiportrait::testing::read_text(aiportrait::testing::source_dir() / "doc" / "aiportrait.1.in");
-    // troff's "\-" is "-"; lines joined, so a phrase may wrap.
-    for (std::size_t at; (at = man.find("\\-")) != std::string::npos;) man.replace(at, 2, "-");
+// The man page and README's options table state each default and range of options.hpp: a
+// changed default fails here until both say it.
+TEST(CliParse, ManPageAndReadmeStateEveryDefaultAndRange) {
+    using aiportrait::testing::read_text;
+    using aiportrait::testing::source_dir;
+    std::string man = read_text(source_dir() / "doc" / "aiportrait.1.in");
+    // troff's "\-" is "-" and "\(mu" is "x"; lines joined, so a phrase may wrap.
+    for (const auto& [from, to] : {std::pair{"\\-", "-"}, std::pair{"\\(mu", "x"}})
+        for (std::size_t at; (at = man.find(from)) != std::string::npos;) man.replace(at, std::strlen(from), to);
     std::replace(man.begin(), man.end(), '\n', ' ');
-    auto entry = [&](const std::string& flag) {
+    auto man_entry = [&](const std::string& flag) {
         const std::size_t at = man.find(".BI " + flag + " ");
         return at == std::string::npos ? std::string() : man.substr(at, man.find(".TP", at) - at);
     };
-    using namespace defaults;
-    const std::vector<std::pair<std::string, std::vector<std::string>>> stated = {
-        {"--detect-threshold", {fmt::format("default {}", detect_threshold), to_string(detect_threshold_range)}},
-        {"--detect-max-side", {fmt::format("default {}", detect_max_side), fmt::format("at least {}", detect_max_side_least)}},
-        {"--min-face", {fmt::format("default {}", min_face), fmt::format("0 to {}", min_face_most)}},
-        {"--max-pixels", {fmt::format("default {}", max_pixels)}},
-        {"--feather", {fmt::format("default {}", feather), to_string(feather_range)}},
-        {"--grain", {fmt::format("default {}", grain), to_string(grain_range)}},
-        {"--strength", {to_string(strength_range)}},
-        {"--target-identity", {to_string(target_identity_range)}},
-        {"--batch", {fmt::format("1 to {}", batch_most)}},
+    // README's table row that names the flag (`--flag` or `--flag VALUE` in its first cell).
+    const std::string readme = read_text(source_dir() / "README.md");
+    auto readme_row = [&](const std::string& flag) {
+        std::istringstream lines(readme);
+        for (std::string line; std::getline(lines, line);) {
+            const std::string first_cell = line.substr(0, line.find(" | ", 2));
+            if (line.rfind("| `", 0) == 0 &&
+                (first_cell.find("`" + flag + "`") != std::string::npos || first_cell.find("`" + flag + " ") != std::string::npos))
+                return line;
+        }
+        return std::string();
     };
-    for (const auto& [flag, phrases] : stated) {
-        const std::string text = entry(flag);
-        ASSERT_FALSE(text.empty()) << flag << " is not in the man page";
-        for (const std::string& phrase : phrases)
-            EXPECT_NE(text.find(phrase), std::string::npos) << flag << ": the man page does not say '" << phrase << "':\n" << text;
+    using namespace defaults;
+    struct Stated {
+        std::string flag;
+        std::vector<std::string> in_man, in_readme;
+    };
+    const std::string batches = fmt::format("{} on cpu, {} on cuda", batch_cpu, batch_cuda);
+    const std::vector<Stated> stated = {
+        {"--detect-threshold", {fmt::format("default {}", detect_threshold), to_string(detect_threshold_range)},
+         {fmt::format("in {} ({})", to_string(detect_threshold_range), detect_threshold)}},
+        {"--detect-max-side", {fmt::format("default {}", detect_max_side), fmt::format("at least {}", detect_max_side_least)},
+         {fmt::format("({}, at least {}; 0 = full size)", detect_max_side, detect_max_side_least)}},
+        {"--min-face", {fmt::format("default {}", min_face), fmt::format("0 to {}", min_face_most)},
+         {fmt::format("({}; 0 to {}, 0 = no minimum)", min_face, min_face_most)}},
+        {"--max-pixels", {fmt::format("default {}", max_pixels)}, {fmt::format("({} MP; 0 = no limit)", max_pixels / 1'000'000)}},
+        {"--feather", {fmt::format("default {}", feather), to_string(feather_range)},
+         {fmt::format("in {} ({})", to_string(feather_range), feather)}},
+        {"--grain", {fmt::format("default {}", grain), to_string(grain_range)},
+         {fmt::format("in {} ({})", to_string(grain_range), grain)}},
+        {"--strength", {to_string(strength_range)}, {fmt::format("in {},", to_string(strength_range))}},
+        {"--target-identity", {to_string(target_identity_range)}, {fmt::format("D in {}", to_string(target_identity_range))}},
+        {"--batch", {fmt::format("1 to {}", batch_most), "default " + batches}, {fmt::format("1 to {} ({})", batch_most, batches)}},
+        {"--threads", {fmt::format("at most {} x the cores", threads_per_core_most)},
+         {fmt::format("at most {} × the cores", threads_per_core_most)}},
+    };
+    for (const Stated& s : stated) {
+        const std::string entry = man_entry(s.flag), row = readme_row(s.flag);
+        ASSERT_FALSE(entry.empty()) << s.flag << " is not in the man page";
+        ASSERT_FALSE(row.empty()) << s.flag << " is not in README's options table";
+        for (const std::string& phrase : s.in_man)
+            EXPECT_NE(entry.find(phrase), std::string::npos) << s.flag << ": the man page does not say '" << phrase << "':\n" << entry;
+        for (const std::string& phrase : s.in_readme)
+            EXPECT_NE(row.find(phrase), std::string::npos) << s.flag << ": README does not say '" << phrase << "':\n" << row;
     }
 }

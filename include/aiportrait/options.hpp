@@ -1,7 +1,7 @@
 // The numeric options' defaults and ranges, each defined once. Config's defaults (config.hpp),
 // the command line's checks and --help (cli.cpp), validate() (config.cpp) and the detector's own
 // default (detect.hpp) read them; CliParse.ManPageStatesEveryDefaultAndRange holds the man page
-// to them (README states them in words too).
+// and README's options table to them.
 #pragma once
 
 #include <string>
@@ -32,7 +32,10 @@ inline constexpr double grain = 1.0;
 inline constexpr Interval grain_range{0, 2, false, false};
 inline constexpr Interval strength_range{0, 1, false, false};          // the default is the model's
 inline constexpr Interval target_identity_range{0, 2, true, true};
-inline constexpr int batch_most = 256;           // the default is 4 on cpu, 16 on cuda (generator_batch)
+inline constexpr int batch_cpu = 4;             // bigger batches gain nothing on a few cores
+inline constexpr int batch_cuda = 16;
+inline constexpr int batch_most = 256;
+inline constexpr int threads_per_core_most = 4;  // --threads' bound: this many x the cores (max_threads)
 
 }  // namespace defaults
 

@@ -84,13 +84,13 @@ class FaceRecognitionNet(nn.Module):
         """The 256-D pooled features (the input of the final layer): what KID is measured on."""
         return self.stages(rgb255)[-1].mean((2, 3))
 
-    def stages(self, rgb255: torch.Tensor, upto: int = len(_BLOCKS)) -> list:
-        """Activations after the stem and after each of the first `upto` residual blocks
-        (low-level texture first); the perceptual loss of training reads the early ones."""
+    def stages(self, rgb255: torch.Tensor) -> list:
+        """Activations after the stem and after each residual block, low-level texture first.
+        Measuring only: no training loss reads this net (the generator issue's first rule)."""
         x = (rgb255 - self.mean) / 255.0
         x = F.max_pool2d(self._conv(x, "conv32_down", 2, False, True), 3, 2)
         out_list = [x]
-        for b, _, _, down in _BLOCKS[:upto]:
+        for b, _, _, down in _BLOCKS:
             out = self._conv(x, f"{b}_1", 2 if down else 1, not down, True)
             out = self._conv(out, f"{b}_2", 1, True, False)
             shortcut = x

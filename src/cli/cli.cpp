@@ -111,9 +111,11 @@ void add_model_options(CLI::App& app, Config& c) {
         ->option_text("PX=" + std::to_string(c.min_face))
         ->capture_default_str();
     app.add_option("--threads", c.threads,
-                   fmt::format("Worker threads (0 = all cores; at most 4 x the cores: {})", max_threads()))
+                   fmt::format("Worker threads (0 = all cores; at most {} x the cores: {})",
+                               defaults::threads_per_core_most, max_threads()))
         ->check(whole_number(0, max_threads(),
-                             fmt::format(" (0 = all cores; at most 4 x the {} cores of this machine)", available_cores())));
+                             fmt::format(" (0 = all cores; at most {} x the {} cores of this machine)",
+                                         defaults::threads_per_core_most, available_cores())));
     app.add_option("--max-pixels", c.max_pixels, "Refuse images with more pixels, checked before decoding (0 = no limit)")
         ->check(whole_number(0, std::numeric_limits<long long>::max(), " (0 = no limit)"))
         ->capture_default_str();
@@ -177,7 +179,8 @@ Command parse_command_line(int argc, char** argv) {
         ->check(interval(defaults::grain_range))
         ->capture_default_str();
     app.add_option("--batch", c.batch,
-                   "Faces per generator forward, gathered across inputs (default: 4 on cpu, 16 on cuda)")
+                   fmt::format("Faces per generator forward, gathered across inputs (default: {} on cpu, {} on cuda)",
+                               defaults::batch_cpu, defaults::batch_cuda))
         ->check(CLI::Range(1, defaults::batch_most));
     std::string shard;
     app.add_option("--shard", shard, "Process only shard K of N (K/N, 1-based) of the sorted inputs; shards are disjoint")

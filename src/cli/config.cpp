@@ -34,8 +34,8 @@ void validate(const Config& c) {
         fail("-o/--output is required (a file, a folder, or - for standard output)");
     }
     if (c.threads < 0 || c.threads > max_threads())
-        fail(fmt::format("--threads: must be in 0..{} (0 = all cores; at most 4 x the {} cores of this machine)",
-                         max_threads(), available_cores()));
+        fail(fmt::format("--threads: must be in 0..{} (0 = all cores; at most {} x the {} cores of this machine)",
+                         max_threads(), defaults::threads_per_core_most, available_cores()));
     using namespace defaults;
     if (c.batch < 0 || c.batch > batch_most) fail(fmt::format("--batch: must be in 1..{} (0 = automatic)", batch_most));
     if (!valid_shard(c.shard_index, c.shard_count))
@@ -81,11 +81,11 @@ int available_cores() {
     return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-int max_threads() { return 4 * available_cores(); }
+int max_threads() { return defaults::threads_per_core_most * available_cores(); }
 
 int generator_batch(const Config& config) {
     if (config.batch > 0) return config.batch;
-    return config.device == Device::cuda ? 16 : 4;
+    return config.device == Device::cuda ? defaults::batch_cuda : defaults::batch_cpu;
 }
 
 }  // namespace aiportrait
