@@ -34,27 +34,28 @@ private:
     DetectorOptions options_;
 };
 
-// The subject of sample photo 1 and a bigger "face" in the photo's top-left corner, away from
-// it (the subject's landmarks moved there): what a phantom looks like to the rule, and one the
-// check does not confirm.
-struct SubjectAndPhantom {
+// The rule tests' scene: the subject of sample photo 1 and a bigger "face" in the photo's
+// top-left corner, away from it (the subject's landmarks moved there): what a phantom looks like
+// to the rule, and one the check does not confirm.
+class SubjectAndPhantom : public ::testing::Test {
+protected:
+    void SetUp() override {
+        AIPORTRAIT_REQUIRE_FILE(check_model());
+        AIPORTRAIT_REQUIRE_FILE(yunet_model());
+        AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
+        photo = load(sample_photo(1));
+        const std::vector<Face> found = make_yunet_detector(yunet_model().string(), {})->run(photo);
+        ASSERT_FALSE(found.empty()) << "no face in sample photo 1";
+        subject = phantom = found.front();
+        const float side = std::min(photo.cols, photo.rows) / 3.f;
+        phantom.box = cv::Rect2f(0.f, 0.f, side, side);
+        for (auto& p : phantom.landmarks) p = (p - subject.box.tl()) * (side / subject.box.width);
+        ASSERT_LE(iou(phantom.box, subject.box), 0.01f) << "the corner overlaps the subject";
+        ASSERT_LT(check()->score(photo, phantom), FaceCheck::kConfirmScore) << "the check confirms the corner";
+    }
     cv::Mat photo;
     Face subject, phantom;
 };
-
-SubjectAndPhantom subject_and_phantom(const FaceCheck& check) {
-    SubjectAndPhantom s;
-    s.photo = load(sample_photo(1));
-    const std::vector<Face> found = make_yunet_detector(yunet_model().string(), {})->run(s.photo);
-    if (found.empty()) throw std::runtime_error("no face in sample photo 1");
-    s.subject = s.phantom = found.front();
-    const float side = std::min(s.photo.cols, s.photo.rows) / 3.f;
-    s.phantom.box = cv::Rect2f(0.f, 0.f, side, side);
-    for (auto& p : s.phantom.landmarks) p = (p - s.subject.box.tl()) * (side / s.subject.box.width);
-    if (iou(s.phantom.box, s.subject.box) > 0.01f) throw std::runtime_error("the corner overlaps the subject");
-    if (check.score(s.photo, s.phantom) >= FaceCheck::kConfirmScore) throw std::runtime_error("the check confirms the corner");
-    return s;
-}
 
 #define REQUIRE_MODELS()                     \
     AIPORTRAIT_REQUIRE_FILE(check_model()); \
@@ -107,13 +108,8 @@ TEST(FaceCheck, TurnsDownAPhantomThatYuNetKeeps) {
     }
 }
 
-TEST(FaceCheck, APhantomMustNotOutrankTheSubject) {
-    REQUIRE_MODELS();
-    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
-    const SubjectAndPhantom s = subject_and_phantom(*check());
-    const cv::Mat& photo = s.photo;
-    const Face& phantom = s.phantom;
-    const std::vector<Face> real = {s.subject};
+TEST_F(SubjectAndPhantom, APhantomMustNotOutrankTheSubject) {
+    const std::vector<Face> real = {subject};
     // Subject after the phantom: the phantom goes, the subject stays.
     const auto both = with_second_opinion(std::make_unique<FixedDetector>(std::vector<Face>{phantom, real.front()}), check());
     const std::vector<Face> kept = both->run(photo);
@@ -127,13 +123,8 @@ TEST(FaceCheck, APhantomMustNotOutrankTheSubject) {
     EXPECT_EQ(after.size(), 2u);
 }
 
-TEST(FaceCheck, AMainFaceScanThatStoppedAtAPhantomLooksAgainWithEveryView) {
-    REQUIRE_MODELS();
-    AIPORTRAIT_REQUIRE_FILE(sample_photo(1));
-    const SubjectAndPhantom s = subject_and_phantom(*check());
-    const cv::Mat& photo = s.photo;
-    const Face& phantom = s.phantom;
-    const std::vector<Face> real = {s.subject};
+TEST_F(SubjectAndPhantom, AMainFaceScanThatStoppedAtAPhantomLooksAgainWithEveryView) {
+    const std::vector<Face> real = {subject};
     // The portrait-mode scan found only the phantom (it skipped the view with the subject); the
     // scan of every view finds both.
     auto main_scan = [&] { return std::make_unique<FixedDetector>(std::vector<Face>{phantom}); };
