@@ -59,8 +59,9 @@ void validate(const Config& config);
 
 // The cores this process may run on (its CPU affinity, as nproc counts them), at least 1.
 int available_cores();
-// The most --threads accepts: defaults::threads_per_core_most (4) x available_cores(). More only adds switching (256 threads made
-// one photo take 22 s on 2 cores), and a typo such as 1000000 would start that many threads.
+// The most --threads accepts: defaults::threads_per_core_most (4) x available_cores(). More only
+// adds switching (256 threads made one photo take 22 s on 2 cores), and a typo such as 1000000
+// would start that many threads.
 int max_threads();
 
 // Faces per generator forward: --batch, else 4 on the CPU (bigger batches gain nothing on a few
