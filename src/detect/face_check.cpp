@@ -111,7 +111,8 @@ public:
         // The main-face-only scan stopped at a face the check turned down: the subject may be in a
         // view it skipped, so look again with every view.
         Detection all = every_view_->detect(bgr, pixel_size);
-        return keep_from(all, confirmed_from(bgr, all));
+        const std::size_t first_in_all = confirmed_from(bgr, all);
+        return keep_from(std::move(all), first_in_all);
     }
 
     std::string name() const override { return inner_->name(); }

@@ -4,7 +4,6 @@
 
 #include "aiportrait/discover.hpp"
 #include "aiportrait/gallery.hpp"
-#include "aiportrait/output.hpp"
 #include "aiportrait/sidecar.hpp"
 
 #include <fmt/format.h>
