@@ -9,7 +9,8 @@ Why this balance (generator 1.0; weights/HISTORY.md has the lineage):
   that fades out as (1 - s)^2 for fidelity at low strength. An L1 on detail the bottleneck does not
   determine pulls towards the average face, i.e. blur.
 - Detail is left to discriminators (DISCRIMINATORS below), each seeing only what the generator can
-  match: unconditional, or conditioned on the bottleneck image that the portrait reproduces.
+  match: unconditional, or beside the image's own bottleneck image (computed from the image it
+  judges, so a portrait's condition matches it as exactly as a photo's does).
   Non-saturating loss and feature matching (pix2pixHD). Tried and left out (2026-12-06,
   weights/HISTORY.md), because each kept the discriminators at chance on CPU-length runs:
   lazy R1 (every 16 steps through the discriminators' Adam, even at gamma 0.005: its gradients,
@@ -97,19 +98,34 @@ class ComponentCrops(nn.Module):
 @dataclass
 class Context:
     """What every discriminator's view of one step shares between the photo and its portrait:
-    the bottleneck image (128 px), the component jitter and the texture window."""
-    cond: torch.Tensor
+    the bottleneck (model.Bottleneck) and the strengths, the component jitter and the texture
+    window."""
+    bottleneck: Callable
+    s: torch.Tensor
     offsets: list
     window: tuple
     crops: ComponentCrops
 
 
+# Whole-face views: the image beside its *own* bottleneck image at r(s), never the photo's.
+# Why (2026-12-06): conditioned on the photo's bottleneck image, a real pair always satisfies
+# "condition = B(image)" exactly and a portrait only to the consistency L1's ~0.02, so the Ds
+# learned that residue: on 48 held-out faces at step 42,412 of run 1.0-a, face128's logit gap
+# real - portrait was 10.2 with the photo's condition and 3.6 with the portrait's own; face64's
+# 6.0 and 0.7 (aiportrait_gen.probe_discriminators). Their gradient went into the residue, not
+# into a realistic face. A condition computed from the image itself can never mismatch.
+def _own_condition(img128, c: Context):
+    return c.bottleneck(img128, c.s)
+
+
 def _face64(img, c: Context):
-    return torch.cat([F.avg_pool2d(c.cond, 2), F.avg_pool2d(img, 4)], 1)
+    img128 = F.avg_pool2d(img, 2)
+    return torch.cat([F.avg_pool2d(_own_condition(img128, c), 2), F.avg_pool2d(img128, 2)], 1)
 
 
 def _face128(img, c: Context):
-    return torch.cat([c.cond, F.avg_pool2d(img, 2)], 1)
+    img128 = F.avg_pool2d(img, 2)
+    return torch.cat([_own_condition(img128, c), img128], 1)
 
 
 def _texture256(img, c: Context):
@@ -128,8 +144,8 @@ class DSpec:
 
 
 # The one table of discriminators: training, checkpoints, export of portable files and the probe
-# all iterate over it. Whole-face Ds are conditioned on the bottleneck image (the portrait
-# reproduces it, held by the consistency L1); texture and components need no condition.
+# all iterate over it. Whole-face Ds see the image beside its own bottleneck image (above);
+# texture and components need no condition.
 DISCRIMINATORS = (
     # ~34-px receptive field at 64 px: more than half the face, its overall shape
     DSpec("face64", lambda: PatchDiscriminator(6, 32, downs=3, convs=1), _face64, "adv"),
@@ -144,9 +160,10 @@ DISCRIMINATORS = (
 )
 
 
-def draw_context(cond: torch.Tensor, crops: ComponentCrops, gen: torch.Generator) -> Context:
+def draw_context(bottleneck: Callable, s: torch.Tensor, crops: ComponentCrops,
+                 gen: torch.Generator) -> Context:
     y, x = (int(v) for v in torch.randint(0, 256 - 128 + 1, (2,), generator=gen))
-    return Context(cond, crops.offsets(gen), (y, x), crops)
+    return Context(bottleneck, s, crops.offsets(gen), (y, x), crops)
 
 
 # ------------------------------------------------------------------------------ the losses ----
@@ -171,6 +188,6 @@ def g_losses(d: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor):
 def consistency_l1(bottleneck: nn.Module, fake128: torch.Tensor, cond: torch.Tensor,
                    s: torch.Tensor) -> torch.Tensor:
     """Per-face L1 between the portrait's bottleneck image and the photo's (`cond`): the
-    portrait keeps what it was given, and so reproduces the condition its discriminators see."""
+    portrait keeps what it was given at r(s), the only hold on the new face's likeness."""
     return (bottleneck(fake128, s) - cond).abs().mean((1, 2, 3))
 

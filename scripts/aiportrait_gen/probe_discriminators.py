@@ -9,13 +9,13 @@ Why (2026-12-06): the training log's D losses cannot tell a discriminator that w
 reason from one that helps. 0.7's conditional structure D sat at a loss of ~0.005 for hours: it
 separated real from portrait perfectly at every strength (logits 1.02 vs 0.02) by the portrait's
 deviation from the photo that its condition carried, and so gave no gradient towards a realistic
-face; an unconditional one tried then sat at chance. A few seconds on a checkpoint show which
-discriminators carry a signal before hours are spent.
+face; an unconditional one tried then sat at chance. 1.0's whole-face Ds, conditioned on the
+photo's bottleneck image, did the same on the consistency L1's residue (losses._own_condition).
+A few seconds on a checkpoint show which discriminators carry a signal before hours are spent.
 """
 import argparse
 
 import torch
-import torch.nn.functional as F
 
 from . import data as D
 from .losses import DISCRIMINATORS, ComponentCrops, Context
@@ -40,7 +40,7 @@ def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
         for sv in strengths:
             s = torch.full((len(faces),), float(sv))
             fake = G.generate(faces, s)
-            ctx = Context(G.g.conditioning.bottleneck(F.avg_pool2d(faces, 2), s), off, (64, 64), crops)
+            ctx = Context(G.g.conditioning.bottleneck, s, off, (64, 64), crops)
             for name, (spec, net) in nets.items():
                 rows.append((name, float(sv), float(net(spec.view(faces, ctx))[1].mean()),
                              float(net(spec.view(fake, ctx))[1].mean())))

@@ -233,7 +233,7 @@ class Run:
         with torch.no_grad():
             cond = bottleneck(F.avg_pool2d(real, 2), s)
         fake = G.generate(real, s)
-        ctx = draw_context(cond, self.crops, gen)
+        ctx = draw_context(bottleneck, s, self.crops, gen)
         views_real = {spec.name: spec.view(real, ctx) for spec in DISCRIMINATORS}
         views_fake = {spec.name: spec.view(fake, ctx) for spec in DISCRIMINATORS}
         logs = {}

@@ -1,15 +1,18 @@
 """losses.ComponentCrops and the table of discriminators: the eye and mouth windows sit on the
 template's landmarks, the right eye comes out mirrored (so a mirrored face gives the same eye
 windows, swapped), the jitter moves both windows together and never leaves the crop, and every
-discriminator of losses.DISCRIMINATORS takes its view of a face.
+discriminator of losses.DISCRIMINATORS takes its view of a face (the whole-face ones beside the
+image's own bottleneck image).
 
     /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
 """
 import unittest
 
 import torch
+import torch.nn.functional as F
 
 from aiportrait_gen.losses import DISCRIMINATORS, ComponentCrops, draw_context
+from aiportrait_gen.model import Bottleneck
 from aiportrait_gen.template import TIGHT_TEMPLATE
 
 
@@ -68,8 +71,9 @@ class Components(unittest.TestCase):
         self.assertGreater(len(seen), 3)
 
     def test_every_discriminator_takes_its_view(self):
-        x, cond = torch.rand(2, 3, 256, 256), torch.rand(2, 3, 128, 128)
-        ctx = draw_context(cond, self.crops, torch.Generator().manual_seed(0))
+        x = torch.rand(2, 3, 256, 256)
+        ctx = draw_context(Bottleneck(), torch.tensor([0.3, 0.9]), self.crops,
+                           torch.Generator().manual_seed(0))
         shapes = {}
         for spec in DISCRIMINATORS:
             _, logits = spec.make()(spec.view(x, ctx))
@@ -78,15 +82,25 @@ class Components(unittest.TestCase):
                                   "texture256": (2, 1, 32, 32), "eyes": (4, 1, 6, 8),
                                   "mouth": (2, 1, 8, 16)})
 
-    def test_whole_face_views_carry_the_condition_beside_the_image(self):
-        x, cond = torch.zeros(1, 3, 256, 256), torch.ones(1, 3, 128, 128)
-        ctx = draw_context(cond, self.crops, torch.Generator().manual_seed(0))
-        for spec in DISCRIMINATORS:
-            if spec.name.startswith("face"):
-                view = spec.view(x, ctx)
-                self.assertTrue(torch.equal(view[:, :3], torch.ones_like(view[:, :3])), spec.name)
-                self.assertTrue(torch.equal(view[:, 3:], torch.zeros_like(view[:, 3:])), spec.name)
-
+    def test_whole_face_views_carry_the_images_own_bottleneck_image(self):
+        # A photo and a portrait that differs from it finer than r(s) must get the same kind of
+        # view: each beside its own bottleneck image, so a photo's view always "matches" and a
+        # portrait's can too (losses._own_condition: the photo's condition was the Ds' tell).
+        bottleneck, s = Bottleneck(), torch.tensor([0.8])
+        ctx = draw_context(bottleneck, s, self.crops, torch.Generator().manual_seed(0))
+        photo = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(1)) * 2 - 1
+        portrait = photo + 0.2 * torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(2))
+        for img in (photo, portrait):
+            view = DISCRIMINATORS[1].view(img, ctx)  # face128
+            img128 = F.avg_pool2d(img, 2)
+            self.assertTrue(torch.allclose(view[:, :3], bottleneck(img128, s)))
+            self.assertTrue(torch.equal(view[:, 3:], img128))
+        for spec in DISCRIMINATORS[:2]:
+            a, b = spec.view(photo, ctx), spec.view(portrait, ctx)
+            own = (a[:, :3] - F.interpolate(bottleneck(F.avg_pool2d(photo, 2), s), size=a.shape[2:],
+                                            mode="area")).abs().max()
+            self.assertLess(float(own), 1e-5, spec.name)
+            self.assertFalse(torch.equal(a[:, :3], b[:, :3]), spec.name)
 
 if __name__ == "__main__":
     unittest.main()
