@@ -16,6 +16,7 @@ A few seconds on a checkpoint show which discriminators carry a signal before ho
 import argparse
 
 import torch
+import torch.nn.functional as F
 
 from . import data as D
 from .losses import DISCRIMINATORS, ComponentCrops, Context
@@ -23,7 +24,7 @@ from .model import portrait_for
 from .template import TIGHT_TEMPLATE
 
 
-def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
+def probe(ck: dict, faces: torch.Tensor, strengths, template, condition: str = "own") -> list:
     """[(discriminator, strength, mean logit on originals, mean logit on portraits)]."""
     G = portrait_for(ck.get("args", {}))
     G.load_state_dict(ck["G"])
@@ -40,7 +41,9 @@ def probe(ck: dict, faces: torch.Tensor, strengths, template) -> list:
         for sv in strengths:
             s = torch.full((len(faces),), float(sv))
             fake = G.generate(faces, s)
-            ctx = Context(G.g.conditioning.bottleneck, s, off, (64, 64), crops)
+            bottleneck = G.g.conditioning.bottleneck
+            photo = bottleneck(F.avg_pool2d(faces, 2), s) if condition == "photo" else None
+            ctx = Context(bottleneck, s, off, (64, 64), crops, photo)
             for name, (spec, net) in nets.items():
                 rows.append((name, float(sv), float(net(spec.view(faces, ctx))[1].mean()),
                              float(net(spec.view(fake, ctx))[1].mean())))
@@ -54,6 +57,8 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=32, help="held-out faces")
     ap.add_argument("--strengths", default="0.1,0.5,0.9,1")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--d-condition", choices=("own", "photo"), default=None,
+                    help="the whole-face Ds' condition (default: the checkpoint's, else own)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     ck = torch.load(args.checkpoint, map_location="cpu")
@@ -66,7 +71,8 @@ def main(argv=None):
           "(mean logit: positive = judged real)")
     print(f"{'discriminator':>13} {'strength':>8} {'original':>9} {'portrait':>9} {'gap':>6}")
     for name, s, real, fake in probe(ck, faces, [float(v) for v in args.strengths.split(",")],
-                                     template or TIGHT_TEMPLATE):
+                                     template or TIGHT_TEMPLATE,
+                                     args.d_condition or ck.get("args", {}).get("d_condition", "own")):
         print(f"{name:>13} {s:8.2f} {real:9.3f} {fake:9.3f} {real - fake:6.3f}")
 
 

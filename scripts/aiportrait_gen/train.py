@@ -52,6 +52,10 @@ def parse_args(argv=None):
     ap.add_argument("--bottleneck-min", type=float, default=BOTTLENECK_MIN,
                     help="px across the 128-px face that the generator gets at strength 1")
     ap.add_argument("--bottleneck-max", type=float, default=BOTTLENECK_MAX, help="... at strength 0")
+    ap.add_argument("--d-condition", choices=("own", "photo"), default="own",
+                    help="whole-face discriminators see each image beside its own bottleneck image, "
+                         "or beside the photo's (run 1.0-a's recipe; its Ds learned the consistency "
+                         "residue: losses._own_condition)")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
@@ -233,7 +237,8 @@ class Run:
         with torch.no_grad():
             cond = bottleneck(F.avg_pool2d(real, 2), s)
         fake = G.generate(real, s)
-        ctx = draw_context(bottleneck, s, self.crops, gen)
+        ctx = draw_context(bottleneck, s, self.crops, gen,
+                           cond if args.d_condition == "photo" else None)
         views_real = {spec.name: spec.view(real, ctx) for spec in DISCRIMINATORS}
         views_fake = {spec.name: spec.view(fake, ctx) for spec in DISCRIMINATORS}
         logs = {}

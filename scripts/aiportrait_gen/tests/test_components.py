@@ -102,5 +102,14 @@ class Components(unittest.TestCase):
             self.assertLess(float(own), 1e-5, spec.name)
             self.assertFalse(torch.equal(a[:, :3], b[:, :3]), spec.name)
 
+    def test_photo_condition_when_asked_is_the_same_for_photo_and_portrait(self):
+        # --d-condition photo (run 1.0-a's recipe, kept for the A/B): both views carry the photo's
+        bottleneck, s = Bottleneck(), torch.tensor([0.5])
+        photo = torch.rand(1, 3, 256, 256) * 2 - 1
+        cond = bottleneck(F.avg_pool2d(photo, 2), s)
+        ctx = draw_context(bottleneck, s, self.crops, torch.Generator().manual_seed(0), cond)
+        portrait = torch.zeros_like(photo)
+        self.assertTrue(torch.equal(DISCRIMINATORS[1].view(portrait, ctx)[:, :3], cond))
+
 if __name__ == "__main__":
     unittest.main()
