@@ -117,18 +117,18 @@ class Context:
 # into a realistic face. A condition computed from the image itself can never mismatch.
 # The photo's condition stays selectable (--d-condition photo) for the A/B in weights/HISTORY.md:
 # over 5k steps from 42,569 it kept the portraits sharper (96 % vs 82 %), at the same critic.
-def _own_condition(img128, c: Context):
+def _condition(img128, c: Context):
     return c.photo_cond if c.photo_cond is not None else c.bottleneck(img128, c.s)
 
 
 def _face64(img, c: Context):
     img128 = F.avg_pool2d(img, 2)
-    return torch.cat([F.avg_pool2d(_own_condition(img128, c), 2), F.avg_pool2d(img128, 2)], 1)
+    return torch.cat([F.avg_pool2d(_condition(img128, c), 2), F.avg_pool2d(img128, 2)], 1)
 
 
 def _face128(img, c: Context):
     img128 = F.avg_pool2d(img, 2)
-    return torch.cat([_own_condition(img128, c), img128], 1)
+    return torch.cat([_condition(img128, c), img128], 1)
 
 
 def _texture256(img, c: Context):

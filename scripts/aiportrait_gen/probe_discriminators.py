@@ -10,7 +10,7 @@ reason from one that helps. 0.7's conditional structure D sat at a loss of ~0.00
 separated real from portrait perfectly at every strength (logits 1.02 vs 0.02) by the portrait's
 deviation from the photo that its condition carried, and so gave no gradient towards a realistic
 face; an unconditional one tried then sat at chance. 1.0's whole-face Ds, conditioned on the
-photo's bottleneck image, did the same on the consistency L1's residue (losses._own_condition).
+photo's bottleneck image, did the same on the consistency L1's residue (losses._condition).
 A few seconds on a checkpoint show which discriminators carry a signal before hours are spent.
 """
 import argparse

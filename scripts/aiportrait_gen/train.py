@@ -55,7 +55,7 @@ def parse_args(argv=None):
     ap.add_argument("--d-condition", choices=("own", "photo"), default="own",
                     help="whole-face discriminators see each image beside its own bottleneck image, "
                          "or beside the photo's (run 1.0-a's recipe; its Ds learned the consistency "
-                         "residue: losses._own_condition)")
+                         "residue: losses._condition)")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")

@@ -85,7 +85,7 @@ class Components(unittest.TestCase):
     def test_whole_face_views_carry_the_images_own_bottleneck_image(self):
         # A photo and a portrait that differs from it finer than r(s) must get the same kind of
         # view: each beside its own bottleneck image, so a photo's view always "matches" and a
-        # portrait's can too (losses._own_condition: the photo's condition was the Ds' tell).
+        # portrait's can too (losses._condition: the photo's condition was the Ds' tell).
         bottleneck, s = Bottleneck(), torch.tensor([0.8])
         ctx = draw_context(bottleneck, s, self.crops, torch.Generator().manual_seed(0))
         photo = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(1)) * 2 - 1
