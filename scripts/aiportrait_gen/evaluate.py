@@ -29,6 +29,7 @@ import torch
 
 from . import contract
 from . import critic as C
+from . import critic_regions as R
 from . import data as D
 from . import yardstick as Y
 from .faceapi import FaceApiJudge
@@ -199,9 +200,16 @@ def main(argv=None) -> int:
                     help="rows the fresh critic judges: row names (s=0.5, ...), 'default', 'anchors', "
                          "'all' or '' (each ~1 min per 500 faces on 2 threads); 'anchors' adds real vs real")
     ap.add_argument("--surest", help="write the 16 default portraits the critic is surest about here (PNG)")
+    ap.add_argument("--critic-regions", default="",
+                    help="where the critic's signal lives at the default: these regions "
+                         f"({','.join(R.REGIONS)} or 'all') swapped both ways, and the portraits "
+                         "blurred (aiportrait_gen.critic_regions: 2 critic runs per region, 2 more)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", help="write the rows and checks as JSON here")
     args = ap.parse_args(argv)
+    unknown = set(args.critic_regions.split(",")) - set(R.REGIONS) - {"all", ""}
+    if unknown:
+        ap.error(f"--critic-regions: unknown {', '.join(sorted(unknown))} (one of {', '.join(R.REGIONS)}, or all)")
     torch.set_num_threads(args.threads)
 
     model, meta = contract.load(args.model)
@@ -230,23 +238,32 @@ def main(argv=None) -> int:
         rows.append(r)
         return r
 
-    rows = []
+    rows, region_rows = [], []
     strengths = [float(s) for s in args.strengths.split(",") if s.strip()]
     for s in sorted(set(strengths + [default])):
-        r = add(f"s={s:g}", run_model(model, crops, s), "default" if s == default else "strength")
+        images = run_model(model, crops, s)
+        r = add(f"s={s:g}", images, "default" if s == default else "strength")
         if s == default:
             rows.append(dict(r, name=f"default {s:g}"))
+            if args.critic_regions:
+                regions = R.REGIONS if args.critic_regions == "all" else args.critic_regions.split(",")
+                region_rows = R.probe(crops, images, template, regions)
     for name in (a.strip() for a in args.anchors.split(",") if a.strip()):
         add(name, anchor_images(crops, name), "anchors")
     if {"all", "anchors"} & judged_by_critic:
         add("real", crops, "anchors")  # real vs real: the critic's floor, ~50 %
     print_table(rows)
+    if region_rows:
+        print(f"where the critic looks (strength {default:g}):")
+        for name, acc in region_rows:
+            print(f"  {name:>40} {100 * acc:5.1f}%")
     checks = check_targets(rows, f"default {default:g}")
     for text, ok in checks:
         print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
     if args.out:
         with open(args.out + ".tmp", "w") as f:
             json.dump({"model": meta, "set": args.set, "rows": rows,
+                       "critic_regions": [{"images": n, "critic": a} for n, a in region_rows],
                        "checks": [{"target": t, "pass": ok} for t, ok in checks]}, f, indent=2)
         os.replace(args.out + ".tmp", args.out)
     return 0 if all(ok for _, ok in checks) else 1
