@@ -9,8 +9,9 @@ texture; if the critic stays as sure, it is structure that a blur cannot remove.
 
 Why (2026-12-06): the critic's 16 surest portraits show where it is surest, not where its accuracy
 comes from. On run 1.0-b at step 47,438 (strength 0.6, 741 held-out faces) no region carried it:
-taking back the eyes, nose, mouth or lower face each lowered it by only 3-6 points, the lower face
-alone still gave 70 %, and the sigma-1.5 blur raised it (83.5 vs 80.8 %). The giveaway was spread
+taking back the eyes, nose, mouth or lower face each lowered it by only 3-6 points (one critic run
+each, about the spread of one run), the lower face alone still gave 70 %, and the sigma-1.5 blur
+raised it (83.5 vs 80.8 %). The giveaway was spread
 over the whole face and structural, so the whole-face discriminators, not the component ones or the
 texture one, were the ones to strengthen.
 """
@@ -52,13 +53,14 @@ def blend(base: np.ndarray, inset: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def probe(originals: np.ndarray, portraits: np.ndarray, template, regions=REGIONS,
-          blur_sigma: float = 1.5, folds: int = 4, epochs: int = 30) -> list:
+          blur_sigma: float = 1.5, runs: int = 1, folds: int = 4, epochs: int = 30) -> list:
     """[(row name, held-out critic accuracy)] for the portraits, each region swapped both ways,
-    and the blurred portraits. uint8 N x 256 x 256 x 3 RGB, the same faces in the same order."""
+    and the blurred portraits (each the mean of `runs` critics: critic.repeated_test). uint8
+    N x 256 x 256 x 3 RGB, the same faces in the same order."""
     ref = C.prepare(originals)
 
     def judge(images):
-        return C.two_sample_test(ref, C.prepare(images), folds=folds, epochs=epochs)[0]
+        return C.repeated_test(ref, C.prepare(images), runs, folds=folds, epochs=epochs)[0]
 
     size = originals.shape[1]
     boxes = region_boxes(template, size)

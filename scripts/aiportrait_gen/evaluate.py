@@ -12,8 +12,9 @@ distance (the CLI's yardstick net; crop from the template's points) and FaceRes 
 weights/eval/faceres is absent: scripts/fetch_models.sh --eval). KID is on face-api's 256-D
 pooled features and on a randomly initialised CNN's (aiportrait_gen.critic.RandomFeatures).
 The fresh critic (aiportrait_gen.critic: a CNN trained from scratch to tell the originals from
-each row's images, 50 % = indistinguishable) runs on the rows named by --critic; --surest writes
-the 16 default portraits it is surest about. Prints a table and writes it as JSON (--out).
+each row's images, 50 % = indistinguishable; the mean of --critic-runs seeds) runs on the rows
+named by --critic; --surest writes the 16 default portraits it is surest about;
+--critic-regions shows where its signal lives. Prints a table and writes it as JSON (--out).
 """
 import argparse
 import json
@@ -198,7 +199,10 @@ def main(argv=None) -> int:
                     help="the originals made worse in known ways, beside the portraits")
     ap.add_argument("--critic", default="default,anchors",
                     help="rows the fresh critic judges: row names (s=0.5, ...), 'default', 'anchors', "
-                         "'all' or '' (each ~1 min per 500 faces on 2 threads); 'anchors' adds real vs real")
+                         "'all' or '' (each run ~1 min per 500 faces on 2 threads); 'anchors' adds real vs real")
+    ap.add_argument("--critic-runs", type=int, default=3,
+                    help="critics (seeds 0 ..) per judged row; the row gets their mean (one run's spread "
+                         "is +-2-4 points: aiportrait_gen.critic.repeated_test)")
     ap.add_argument("--surest", help="write the 16 default portraits the critic is surest about here (PNG)")
     ap.add_argument("--critic-regions", default="",
                     help="where the critic's signal lives at the default: these regions "
@@ -207,6 +211,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", help="write the rows and checks as JSON here")
     args = ap.parse_args(argv)
+    if args.critic_runs < 1:
+        ap.error("--critic-runs: at least 1")
     unknown = set(args.critic_regions.split(",")) - set(R.REGIONS) - {"all", ""}
     if unknown:
         ap.error(f"--critic-regions: unknown {', '.join(sorted(unknown))} (one of {', '.join(R.REGIONS)}, or all)")
@@ -232,7 +238,7 @@ def main(argv=None) -> int:
     def add(name: str, images: np.ndarray, kind: str):
         r = row(name, crops, images, ref, judges(images))
         if {"all", kind, name} & judged_by_critic:
-            r["critic"], p = C.two_sample_test(prepared, C.prepare(images))
+            r["critic"], r["critic_runs"], p = C.repeated_test(prepared, C.prepare(images), args.critic_runs)
             if kind == "default" and args.surest:
                 cv2.imwrite(args.surest, C.surest(images, p)[:, :, ::-1])
         rows.append(r)
@@ -247,12 +253,15 @@ def main(argv=None) -> int:
             rows.append(dict(r, name=f"default {s:g}"))
             if args.critic_regions:
                 regions = R.REGIONS if args.critic_regions == "all" else args.critic_regions.split(",")
-                region_rows = R.probe(crops, images, template, regions)
+                region_rows = R.probe(crops, images, template, regions, runs=args.critic_runs)
     for name in (a.strip() for a in args.anchors.split(",") if a.strip()):
         add(name, anchor_images(crops, name), "anchors")
     if {"all", "anchors"} & judged_by_critic:
         add("real", crops, "anchors")  # real vs real: the critic's floor, ~50 %
     print_table(rows)
+    for r in rows:
+        if len(r.get("critic_runs", [])) > 1:
+            print(f"  critic runs of {r['name']}: " + " / ".join(f"{100 * a:.1f}%" for a in r["critic_runs"]))
     if region_rows:
         print(f"where the critic looks (strength {default:g}):")
         for name, acc in region_rows:

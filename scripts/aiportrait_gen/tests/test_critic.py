@@ -51,6 +51,15 @@ class FreshCritic(unittest.TestCase):
         acc, _ = critic.two_sample_test(self.real, other)
         self.assertLess(abs(acc - 0.5), 0.15)
 
+    def test_repeated_runs_are_the_seeds_mean(self):
+        blur = critic.prepare(blurred(self.images, 3.0), seed=1)
+        fast = dict(folds=2, epochs=3)
+        mean, runs, p = critic.repeated_test(self.real, blur, 2, **fast)
+        singles = [critic.two_sample_test(self.real, blur, seed=s, **fast) for s in (0, 1)]
+        self.assertEqual(runs, [a for a, _ in singles])
+        self.assertAlmostEqual(mean, sum(runs) / 2)
+        np.testing.assert_allclose(p, (singles[0][1] + singles[1][1]) / 2)
+
     def test_alternation_shows_each_face_once(self):
         a, b = np.zeros((5, 3, 2, 2), np.float32), np.ones((5, 3, 2, 2), np.float32)
         x, y = critic.alternate(a, b)
