@@ -259,9 +259,12 @@ def main(argv=None) -> int:
     if {"all", "anchors"} & judged_by_critic:
         add("real", crops, "anchors")  # real vs real: the critic's floor, ~50 %
     print_table(rows)
+    shown = set()  # the default row is a copy of its s= row: its runs once
     for r in rows:
-        if len(r.get("critic_runs", [])) > 1:
-            print(f"  critic runs of {r['name']}: " + " / ".join(f"{100 * a:.1f}%" for a in r["critic_runs"]))
+        runs = r.get("critic_runs", [])
+        if len(runs) > 1 and id(runs) not in shown:
+            shown.add(id(runs))
+            print(f"  critic runs of {r['name']}: " + " / ".join(f"{100 * a:.1f}%" for a in runs))
     if region_rows:
         print(f"where the critic looks (strength {default:g}):")
         for name, acc in region_rows:
