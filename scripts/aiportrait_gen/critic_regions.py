@@ -11,9 +11,8 @@ Why (2026-12-06): the critic's 16 surest portraits show where it is surest, not 
 comes from. On run 1.0-b at step 47,438 (strength 0.6, 741 held-out faces) no region carried it:
 taking back the eyes, nose, mouth or lower face each lowered it by only 3-6 points (one critic run
 each, about the spread of one run), the lower face alone still gave 70 %, and the sigma-1.5 blur
-raised it (83.5 vs 80.8 %). The giveaway was spread
-over the whole face and structural, so the whole-face discriminators, not the component ones or the
-texture one, were the ones to strengthen.
+raised it (83.5 vs 80.8 %). The giveaway was spread over the whole face and structural, so the
+whole-face discriminators, not the component ones or the texture one, were the ones to strengthen.
 """
 import cv2
 import numpy as np
@@ -64,10 +63,11 @@ def probe(originals: np.ndarray, portraits: np.ndarray, template, regions=REGION
 
     size = originals.shape[1]
     boxes = region_boxes(template, size)
-    rows = [("portraits", judge(portraits))]
-    for name in regions:
+    for name in regions:  # before minutes of critics, not after
         if name not in boxes:
             raise ValueError(f"unknown region {name!r}: one of {', '.join(REGIONS)}")
+    rows = [("portraits", judge(portraits))]
+    for name in regions:
         m = feathered_mask(boxes[name], size, sigma=6.0 * size / 256)
         rows.append((f"portraits, originals' {name}", judge(blend(portraits, originals, m))))
         rows.append((f"originals, portraits' {name}", judge(blend(originals, portraits, m))))

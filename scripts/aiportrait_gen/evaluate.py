@@ -207,7 +207,8 @@ def main(argv=None) -> int:
     ap.add_argument("--critic-regions", default="",
                     help="where the critic's signal lives at the default: these regions "
                          f"({','.join(R.REGIONS)} or 'all') swapped both ways, and the portraits "
-                         "blurred (aiportrait_gen.critic_regions: 2 critic runs per region, 2 more)")
+                         "blurred (aiportrait_gen.critic_regions: 2 rows per region and 2 more, each "
+                         "--critic-runs critics)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", help="write the rows and checks as JSON here")
     args = ap.parse_args(argv)
