@@ -52,10 +52,12 @@ def blend(base: np.ndarray, inset: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def probe(originals: np.ndarray, portraits: np.ndarray, template, regions=REGIONS,
-          blur_sigma: float = 1.5, runs: int = 1, folds: int = 4, epochs: int = 30) -> list:
+          blur_sigma: float = 1.5, runs: int = 1, folds: int = 4, epochs: int = 30,
+          portraits_critic=None) -> list:
     """[(row name, held-out critic accuracy)] for the portraits, each region swapped both ways,
     and the blurred portraits (each the mean of `runs` critics: critic.repeated_test). uint8
-    N x 256 x 256 x 3 RGB, the same faces in the same order."""
+    N x 256 x 256 x 3 RGB, the same faces in the same order. `portraits_critic`: the portraits'
+    accuracy when the caller has it already (eval_generator's default row: same critics)."""
     ref = C.prepare(originals)
 
     def judge(images):
@@ -66,7 +68,7 @@ def probe(originals: np.ndarray, portraits: np.ndarray, template, regions=REGION
     for name in regions:  # before minutes of critics, not after
         if name not in boxes:
             raise ValueError(f"unknown region {name!r}: one of {', '.join(REGIONS)}")
-    rows = [("portraits", judge(portraits))]
+    rows = [("portraits", judge(portraits) if portraits_critic is None else portraits_critic)]
     for name in regions:
         m = feathered_mask(boxes[name], size, sigma=6.0 * size / 256)
         rows.append((f"portraits, originals' {name}", judge(blend(portraits, originals, m))))

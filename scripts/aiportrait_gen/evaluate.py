@@ -254,7 +254,8 @@ def main(argv=None) -> int:
             rows.append(dict(r, name=f"default {s:g}"))
             if args.critic_regions:
                 regions = R.REGIONS if args.critic_regions == "all" else args.critic_regions.split(",")
-                region_rows = R.probe(crops, images, template, regions, runs=args.critic_runs)
+                region_rows = R.probe(crops, images, template, regions, runs=args.critic_runs,
+                                      portraits_critic=r.get("critic"))
     for name in (a.strip() for a in args.anchors.split(",") if a.strip()):
         add(name, anchor_images(crops, name), "anchors")
     if {"all", "anchors"} & judged_by_critic:
