@@ -190,6 +190,7 @@ class Run:
             torch.set_rng_state(ck["torch_rng"])
             ema_state = ck["G_ema"]
             self.log(f"resumed from {last}: {self.counters}")
+            self._apply_learning_rates()
         elif args.init:
             self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
                      f"{init_counters(args.init)}")
@@ -204,6 +205,21 @@ class Run:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if ema_state is not None:
             self.G_ema.load_state_dict(ema_state)
+
+    def _apply_learning_rates(self):
+        """The command line's --lr-g / --lr-d, also on --resume: a loaded Adam state carries the
+        learning rate it was saved with, so without this a resumed run silently kept the old
+        rates (and a run annealed from a checkpoint did not anneal)."""
+        wanted = [(self.optG, self.args.lr_g, "G")] + [(o, self.args.lr_d, f"D {n}")
+                                                       for n, o in self.optDs.items()]
+        changed = set()
+        for opt, lr, name in wanted:
+            for group in opt.param_groups:
+                if group["lr"] != lr:
+                    changed.add(f"{name.split()[0]} {group['lr']:g} -> {lr:g}")
+                    group["lr"] = lr
+        if changed:
+            self.log(f"learning rates from the command line: {', '.join(sorted(changed))}")
 
     def _load_discriminators(self, states: dict, opt_states: dict):
         """Each D whose saved weights fit; one that is new or changed starts fresh (said)."""

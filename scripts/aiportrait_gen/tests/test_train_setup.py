@@ -127,6 +127,19 @@ class TinyRun(unittest.TestCase):
                 self.assertEqual(third["step"], 3)
                 self.assertIn("fresh discriminators", open(os.path.join(work2, "train.log")).read())
 
+    def test_resume_takes_the_learning_rates_of_the_command_line(self):
+        """A loaded Adam state carries its old learning rate; --lr-g / --lr-d must still apply
+        (to anneal a run from its checkpoint)."""
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work)
+            self.assertEqual(first["optG"]["param_groups"][0]["lr"], 1e-4)
+            second = self.run_steps(work, "--resume", "--lr-g", "2.5e-5", "--lr-d", "1e-4")
+            self.assertEqual(second["optG"]["param_groups"][0]["lr"], 2.5e-5)
+            self.assertEqual({o["param_groups"][0]["lr"] for o in second["optD"].values()}, {1e-4})
+            self.assertIn("learning rates from the command line: D 0.0004 -> 0.0001, G 0.0001 -> 2.5e-05",
+                          open(os.path.join(work, "train.log")).read())
+
 
 if __name__ == "__main__":
     unittest.main()
