@@ -68,11 +68,20 @@ class Bottleneck(nn.Module):
 class Conditioning(nn.Module):
     """What the U-Net sees (N,5,H,W): the bottleneck image (3), the Sobel edges of its luma (1:
     derived from the bottleneck only, and the plane 0.3-0.7's U-Net was trained with, so their
-    weights are a start) and the strength (1)."""
+    weights are a start) and the strength (1).
 
-    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
+    `sobel_edges=False` leaves the edge plane at a constant -1 ("no edge"; the layout stays, so
+    the same weights load): the Sobel magnitude of a bilinearly upsampled 10-25 px image,
+    amplified by tanh(8x), is a grid of ridges along the pooling cells' borders and rings round
+    every blob, and a U-Net started from 0.3-0.7 (which drew a line wherever that plane had one)
+    draws them as dark crease lines on cheeks and foreheads (2026-12-06, seventh session: the same
+    generator with the plane blanked draws fewer creases)."""
+
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
+                 sobel_edges: bool = True):
         super().__init__()
         self.bottleneck = Bottleneck(r_min, r_max)
+        self.sobel_edges = sobel_edges
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
@@ -85,7 +94,10 @@ class Conditioning(nn.Module):
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         b = self.bottleneck(x, s)
-        e = self.edges((b * self.luma).sum(dim=1, keepdim=True))
+        if self.sobel_edges:
+            e = self.edges((b * self.luma).sum(dim=1, keepdim=True))
+        else:
+            e = torch.full_like(b[:, 0:1], -1.0)
         s4 = s.view(-1, 1, 1, 1).clamp(0.0, 1.0).to(x.dtype)
         smap = s4.expand(x.shape[0], 1, x.shape[2], x.shape[3]) * 2.0 - 1.0
         return torch.cat([b, e, smap], dim=1)
@@ -155,9 +167,10 @@ class UNet(nn.Module):
 class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
-    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
+                 sobel_edges: bool = True):
         super().__init__()
-        self.conditioning = Conditioning(r_min, r_max)
+        self.conditioning = Conditioning(r_min, r_max, sobel_edges)
         self.unet = UNet()
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -222,9 +235,9 @@ class Portrait(nn.Module):
        aligned face exactly (forward only: training optimises `generate`)."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 ramp: float = 0.25, colour_cell: int = 32):
+                 ramp: float = 0.25, colour_cell: int = 32, sobel_edges: bool = True):
         super().__init__()
-        self.g = Generator(r_min, r_max)
+        self.g = Generator(r_min, r_max, sobel_edges)
         self.detail = Detail256()
         self.ramp = ramp
         self.colour_cell = colour_cell
@@ -253,7 +266,7 @@ def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
     """The Portrait a checkpoint's trainer arguments describe."""
     return Portrait(float(args.get("bottleneck_min", BOTTLENECK_MIN)),
                     float(args.get("bottleneck_max", BOTTLENECK_MAX)), ramp,
-                    int(args.get("colour_cell", 32)))
+                    int(args.get("colour_cell", 32)), args.get("edge_plane", "sobel") == "sobel")
 
 
 def load_portrait_weights(model: Portrait, path: str) -> str:

@@ -56,6 +56,9 @@ def parse_args(argv=None):
                     help="whole-face discriminators see each image beside its own bottleneck image, "
                          "or beside the photo's (run 1.0-a's recipe; its Ds learned the consistency "
                          "residue: losses._condition)")
+    ap.add_argument("--edge-plane", choices=("sobel", "none"), default="sobel",
+                    help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, or "
+                         "none (constant; model.Conditioning says why: they draw crease lines)")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
@@ -112,6 +115,16 @@ def init_counters(path: str) -> dict:
     except RuntimeError:
         ck = torch.load(path, map_location="cpu")
         return {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
+
+
+def init_edge_plane(path: str):
+    """The --edge-plane an export or checkpoint was trained with (None: not recorded)."""
+    if path.endswith(".npz"):
+        return D.load_portable(path)[1].get("args", {}).get("edge_plane")
+    try:
+        return contract.read(path).get("training", {}).get("edge_plane", "sobel")
+    except RuntimeError:
+        return torch.load(path, map_location="cpu").get("args", {}).get("edge_plane", "sobel")
 
 
 def write_samples(G, held: np.ndarray, path: str, device) -> None:
@@ -192,6 +205,10 @@ class Run:
             self.log(f"resumed from {last}: {self.counters}")
             self._apply_learning_rates()
         elif args.init:
+            trained = init_edge_plane(args.init)
+            if trained not in (None, args.edge_plane):
+                raise SystemExit(f"{args.init}: trained with --edge-plane {trained}; "
+                                 f"pass --edge-plane {trained} to continue it")
             self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
                      f"{init_counters(args.init)}")
             self.counters = init_counters(args.init)

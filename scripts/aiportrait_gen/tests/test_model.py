@@ -133,6 +133,22 @@ class Export(unittest.TestCase):
         self.assertEqual(loaded.g.conditioning.bottleneck.r_min, 12.0)
         self.assertEqual(loaded.colour_cell, 16)
 
+    def test_an_export_without_the_edge_plane_keeps_it_blank(self):
+        m = Portrait(sobel_edges=False)
+        ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": "none"}}
+        args = argparse.Namespace(name="t", version="0", default_strength=0.9, ramp=0.25, raw=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "g.pt")
+            export(ck, path, args)
+            extra = {"aiportrait.json": ""}
+            loaded = torch.jit.load(path, _extra_files=extra)
+        self.assertEqual(json.loads(extra["aiportrait.json"])["training"]["edge_plane"], "none")
+        x = torch.rand(2, 3, 128, 128) * 2 - 1
+        with torch.no_grad():
+            planes = loaded.g.conditioning(x, torch.full((2,), 0.6))
+            self.assertTrue(torch.equal(planes[:, 3], torch.full_like(planes[:, 3], -1.0)))
+            self.assertGreater(float(Portrait().g.conditioning(x, torch.full((2,), 0.6))[:, 3].std()), 0.1)
+
 
 if __name__ == "__main__":
     unittest.main()
