@@ -56,9 +56,11 @@ def parse_args(argv=None):
                     help="whole-face discriminators see each image beside its own bottleneck image, "
                          "or beside the photo's (run 1.0-a's recipe; its Ds learned the consistency "
                          "residue: losses._condition)")
-    ap.add_argument("--edge-plane", choices=("sobel", "none"), default="sobel",
+    ap.add_argument("--edge-plane", choices=("sobel", "none"), default=None,
                     help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, or "
-                         "none (constant; model.Conditioning says why: they draw crease lines)")
+                         "none (constant; model.Conditioning says why: they draw crease lines); "
+                         "default: what the --resume checkpoint or --init file was trained with, "
+                         "else sobel")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
@@ -118,9 +120,10 @@ def init_counters(path: str) -> dict:
 
 
 def init_edge_plane(path: str):
-    """The --edge-plane an export or checkpoint was trained with (None: not recorded)."""
+    """The --edge-plane an export, checkpoint or portable file was trained with (files from before
+    the option: "sobel", the only plane there was)."""
     if path.endswith(".npz"):
-        return D.load_portable(path)[1].get("args", {}).get("edge_plane")
+        return D.load_portable(path)[1].get("args", {}).get("edge_plane", "sobel")
     try:
         return contract.read(path).get("training", {}).get("edge_plane", "sobel")
     except RuntimeError:
@@ -174,6 +177,7 @@ class Run:
         os.makedirs(self.ckdir, exist_ok=True)
         os.makedirs(os.path.join(args.work, "samples"), exist_ok=True)
         torch.manual_seed(args.seed)
+        self._choose_edge_plane()
         self.train, self.held, _, template = D.load(args.work)
         self.template = template or TIGHT_TEMPLATE
         log(f"data: {len(self.train)} training faces, {len(self.held)} held out; device {self.device}, "
@@ -188,6 +192,23 @@ class Run:
         self.G_ema = None
         log(f"generator {sum(p.numel() for p in self.G.parameters()) / 1e6:.2f} M parameters; "
             f"discriminators {', '.join(self.Ds)}")
+
+    def _choose_edge_plane(self):
+        """--edge-plane follows the starting point unless given: continuing a generator with
+        the other plane is a different input, which it would first have to re-learn."""
+        args, last = self.args, os.path.join(self.ckdir, "last.pt")
+        if args.resume and os.path.exists(last):
+            start = last
+        elif args.init:
+            start = args.init
+        else:
+            start = None
+        trained = init_edge_plane(start) if start else "sobel"
+        if args.edge_plane is None:
+            args.edge_plane = trained
+        elif args.edge_plane != trained:
+            self.log(f"edge plane: {start} was trained with '{trained}', this run uses "
+                     f"'{args.edge_plane}' (the U-Net re-learns its input)")
 
     # ------------------------------------------------------------------------- start ----
     def start(self):
@@ -205,10 +226,6 @@ class Run:
             self.log(f"resumed from {last}: {self.counters}")
             self._apply_learning_rates()
         elif args.init:
-            trained = init_edge_plane(args.init)
-            if trained not in (None, args.edge_plane):
-                raise SystemExit(f"{args.init}: trained with --edge-plane {trained}; "
-                                 f"pass --edge-plane {trained} to continue it")
             self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
                      f"{init_counters(args.init)}")
             self.counters = init_counters(args.init)

@@ -127,7 +127,7 @@ class TinyRun(unittest.TestCase):
                 self.assertEqual(third["step"], 3)
                 self.assertIn("fresh discriminators", open(os.path.join(work2, "train.log")).read())
 
-    def test_an_export_without_the_edge_plane_is_continued_only_without_it(self):
+    def test_the_edge_plane_follows_the_starting_point_unless_given(self):
         from aiportrait_gen.export import export
         from aiportrait_gen.model import Portrait
         import argparse
@@ -136,10 +136,15 @@ class TinyRun(unittest.TestCase):
             path = os.path.join(work, "g.pt")
             export({"G_ema": Portrait(sobel_edges=False).state_dict(), "args": {"edge_plane": "none"}},
                    path, argparse.Namespace(name="t", version="0", default_strength=0.8, ramp=0.25, raw=False))
-            with self.assertRaisesRegex(SystemExit, "pass --edge-plane none"):
-                self.run_steps(work, "--init", path)
-            ck = self.run_steps(work, "--init", path, "--edge-plane", "none")
-            self.assertEqual(ck["args"]["edge_plane"], "none")
+            self.assertEqual(self.run_steps(work, "--init", path)["args"]["edge_plane"], "none")
+            self.assertEqual(self.run_steps(work, "--resume")["args"]["edge_plane"], "none")
+            self.assertNotIn("edge plane:", open(os.path.join(work, "train.log")).read())
+            self.assertEqual(self.run_steps(work, "--resume", "--edge-plane", "sobel")["args"]["edge_plane"], "sobel")
+            self.assertIn("was trained with 'none', this run uses 'sobel'",
+                          open(os.path.join(work, "train.log")).read())
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            self.assertEqual(self.run_steps(work)["args"]["edge_plane"], "sobel")
 
     def test_resume_takes_the_learning_rates_of_the_command_line(self):
         """A loaded Adam state carries its old learning rate; --lr-g / --lr-d must still apply
