@@ -111,18 +111,23 @@ class ChromaLock(unittest.TestCase):
         self.assertLess(float((cr_locked - cr_out).abs().max()), 1e-3)
 
 
+def export_and_load(ck: dict):
+    """ck exported as the CLI would get it: the loaded module and its aiportrait.json "training"."""
+    args = argparse.Namespace(name="t", version="0", default_strength=0.9, ramp=0.25, raw=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "g.pt")
+        export(ck, path, args)
+        extra = {"aiportrait.json": ""}
+        loaded = torch.jit.load(path, _extra_files=extra)
+    return loaded, json.loads(extra["aiportrait.json"])["training"]
+
+
 class Export(unittest.TestCase):
     def test_the_exported_module_carries_the_options(self):
         m = Portrait(r_min=12.0, r_max=48.0, colour_cell=16)
         ck = {"G_ema": m.state_dict(), "step": 1, "images": 8,
               "args": {"bottleneck_min": 12.0, "bottleneck_max": 48.0, "colour_cell": 16}}
-        args = argparse.Namespace(name="t", version="0", default_strength=0.9, ramp=0.25, raw=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "g.pt")
-            export(ck, path, args)
-            extra = {"aiportrait.json": ""}
-            loaded = torch.jit.load(path, _extra_files=extra)
-        meta = json.loads(extra["aiportrait.json"])["training"]
+        loaded, meta = export_and_load(ck)
         self.assertEqual((meta["bottleneck_min"], meta["bottleneck_max"], meta["colour_cell"]),
                          (12.0, 48.0, 16))
         x = torch.rand(2, 3, 256, 256) * 2 - 1
@@ -136,13 +141,8 @@ class Export(unittest.TestCase):
     def test_an_export_without_the_edge_plane_keeps_it_blank(self):
         m = Portrait(sobel_edges=False)
         ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": "none"}}
-        args = argparse.Namespace(name="t", version="0", default_strength=0.9, ramp=0.25, raw=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "g.pt")
-            export(ck, path, args)
-            extra = {"aiportrait.json": ""}
-            loaded = torch.jit.load(path, _extra_files=extra)
-        self.assertEqual(json.loads(extra["aiportrait.json"])["training"]["edge_plane"], "none")
+        loaded, meta = export_and_load(ck)
+        self.assertEqual(meta["edge_plane"], "none")
         x = torch.rand(2, 3, 128, 128) * 2 - 1
         with torch.no_grad():
             planes = loaded.g.conditioning(x, torch.full((2,), 0.6))
