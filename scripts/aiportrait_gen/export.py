@@ -34,7 +34,7 @@ def metadata(args, ck, model) -> dict:
                   "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
                   "bottleneck_min": float(bn.r_min), "bottleneck_max": float(bn.r_max),
                   "colour_cell": int(model.colour_cell),
-                  "edge_plane": "sobel" if model.g.conditioning.sobel_edges else "none",
+                  "edge_plane": model.g.conditioning.plane,
                   "ramp": args.ramp, "weights": "raw" if args.raw else "ema"})
 
 

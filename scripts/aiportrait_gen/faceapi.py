@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .tfjs import load_weight_map
+
 MANIFEST = "face_recognition_model-weights_manifest.json"
 INPUT_SIZE = 150
 RGB_MEAN = (122.782, 117.001, 104.298)
@@ -28,30 +30,10 @@ _BLOCKS = [("conv32_1", 32, 32, False), ("conv32_2", 32, 32, False), ("conv32_3"
            ("conv256_2", 256, 256, False), ("conv256_down_out", 256, 256, True)]
 
 
-def load_weight_map(model_dir: str) -> dict:
-    """Every tensor the manifest names, dequantised to float32 (value = q * scale + min)."""
-    manifest = json.load(open(os.path.join(model_dir, MANIFEST)))
-    weights = {}
-    for group in manifest:
-        data = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
-        offset = 0
-        for w in group["weights"]:
-            count = int(np.prod(w["shape"])) if w["shape"] else 1
-            q = w.get("quantization")
-            dtype = {"uint8": np.uint8, "uint16": np.uint16, None: np.float32}[q and q["dtype"]]
-            raw = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-            offset += raw.nbytes
-            values = raw.astype(np.float64) * q["scale"] + q["min"] if q else raw
-            weights[w["name"]] = torch.from_numpy(values.astype(np.float32).reshape(w["shape"]))
-        if offset != len(data):
-            raise ValueError(f"{model_dir}: weight data has {len(data)} bytes, manifest describes {offset}")
-    return weights
-
-
 class FaceRecognitionNet(nn.Module):
     def __init__(self, model_dir: str):
         super().__init__()
-        w = load_weight_map(model_dir)
+        w = load_weight_map(model_dir, MANIFEST)
 
         def conv(prefix, cin, cout, k):
             # conv + bias, then the per-channel scale layer folded in; tfjs HWIO -> OIHW

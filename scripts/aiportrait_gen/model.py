@@ -11,10 +11,13 @@ face-api's distance up, which made adversarial scars); the dial is the bottlenec
 Upsample + conv only (no ConvTranspose2d: LibTorch 1.13 runs it on a slow CPU path).
 """
 import math
+import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .landmarks import LandmarkMap
 
 TRAIN_SIZE = 128
 BOTTLENECK_MAX = 64.0  # r(0): px across the 128-px face
@@ -65,23 +68,30 @@ class Bottleneck(nn.Module):
         return torch.cat(out, 0)
 
 
-class Conditioning(nn.Module):
-    """What the U-Net sees (N,5,H,W): the bottleneck image (3), the Sobel edges of its luma (1:
-    derived from the bottleneck only, and the plane 0.3-0.7's U-Net was trained with, so their
-    weights are a start) and the strength (1).
+PLANES = ("sobel", "none", "landmarks")
 
-    `sobel_edges=False` leaves the edge plane at a constant -1 ("no edge"; the layout stays, so
-    the same weights load): the Sobel magnitude of a bilinearly upsampled 10-25 px image,
-    amplified by tanh(8x), is a grid of ridges along the pooling cells' borders and rings round
-    every blob, and a U-Net started from 0.3-0.7 (which drew a line wherever that plane had one)
-    draws them as dark crease lines on cheeks and foreheads (2026-12-06, seventh session: the same
-    generator with the plane blanked draws fewer creases)."""
+
+class Conditioning(nn.Module):
+    """What the U-Net sees (N,5,H,W): the bottleneck image (3), a line plane (1) and the
+    strength (1). The line plane (`plane`, the trainer's --edge-plane) is one of
+    - "sobel": the Sobel edges of the bottleneck image's luma, the plane 0.3-0.7's U-Net was
+      trained with (so their weights are a start). The Sobel magnitude of a bilinearly upsampled
+      10-25 px image, amplified by tanh(8x), is a grid of ridges along the pooling cells' borders
+      and rings round every blob, and the U-Net drew them as dark crease lines on cheeks and
+      foreheads (2026-12-06, seventh session: the same generator with the plane blanked draws
+      fewer creases);
+    - "none": a constant -1 ("no line"; the layout stays, so the same weights load);
+    - "landmarks": the photo's 68 landmarks drawn as lines (landmarks.LandmarkMap, at 64 px):
+      where the eyelids, lips, brows and jaw run, which the bottleneck blurs away."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 sobel_edges: bool = True):
+                 plane: str = "sobel"):
         super().__init__()
+        if plane not in PLANES:
+            raise ValueError(f"line plane: '{plane}' is none of {', '.join(PLANES)}")
         self.bottleneck = Bottleneck(r_min, r_max)
-        self.sobel_edges = sobel_edges
+        self.plane = plane
+        self.landmarks = LandmarkMap(sigma=0.75) if plane == "landmarks" else None
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
@@ -92,12 +102,19 @@ class Conditioning(nn.Module):
         mag = torch.sqrt(d[:, 0:1] ** 2 + d[:, 1:2] ** 2 + 1e-6)
         return torch.tanh(mag * 8.0) * 2.0 - 1.0
 
+    def line_plane(self, x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.plane == "sobel":
+            return self.edges((b * self.luma).sum(dim=1, keepdim=True))
+        if self.landmarks is not None:
+            # drawn at 64 px (a third of the cost of 128: it runs every training step)
+            small = self.landmarks.render(self.landmarks.net(x), 64)
+            return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode="bilinear",
+                                 align_corners=False)
+        return torch.full_like(b[:, 0:1], -1.0)
+
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         b = self.bottleneck(x, s)
-        if self.sobel_edges:
-            e = self.edges((b * self.luma).sum(dim=1, keepdim=True))
-        else:
-            e = torch.full_like(b[:, 0:1], -1.0)
+        e = self.line_plane(x, b)
         s4 = s.view(-1, 1, 1, 1).clamp(0.0, 1.0).to(x.dtype)
         smap = s4.expand(x.shape[0], 1, x.shape[2], x.shape[3]) * 2.0 - 1.0
         return torch.cat([b, e, smap], dim=1)
@@ -168,9 +185,9 @@ class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 sobel_edges: bool = True):
+                 plane: str = "sobel"):
         super().__init__()
-        self.conditioning = Conditioning(r_min, r_max, sobel_edges)
+        self.conditioning = Conditioning(r_min, r_max, plane)
         self.unet = UNet()
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -235,9 +252,9 @@ class Portrait(nn.Module):
        aligned face exactly (forward only: training optimises `generate`)."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 ramp: float = 0.25, colour_cell: int = 32, sobel_edges: bool = True):
+                 ramp: float = 0.25, colour_cell: int = 32, plane: str = "sobel"):
         super().__init__()
-        self.g = Generator(r_min, r_max, sobel_edges)
+        self.g = Generator(r_min, r_max, plane)
         self.detail = Detail256()
         self.ramp = ramp
         self.colour_cell = colour_cell
@@ -266,7 +283,7 @@ def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
     """The Portrait a checkpoint's trainer arguments describe."""
     return Portrait(float(args.get("bottleneck_min", BOTTLENECK_MIN)),
                     float(args.get("bottleneck_max", BOTTLENECK_MAX)), ramp,
-                    int(args.get("colour_cell", 32)), args.get("edge_plane", "sobel") == "sobel")
+                    int(args.get("colour_cell", 32)), args.get("edge_plane") or "sobel")
 
 
 def load_portrait_weights(model: Portrait, path: str) -> str:
@@ -285,8 +302,31 @@ def load_portrait_weights(model: Portrait, path: str) -> str:
     if any(k.startswith("g.abstraction.") for k in state):
         state = {k.replace("g.abstraction.", "g.conditioning."): v for k, v in state.items()}
         kind += " of the abstraction era (0.3-0.7: its U-Net and head, a new input)"
+    lm_keys = [k for k in state if k.startswith(_LANDMARK_PREFIX)]
+    if model.g.conditioning.landmarks is not None and not lm_keys:
+        kind += f"; landmark net from {load_landmark_net(model)}"
+        state = {**{k: v for k, v in model.state_dict().items() if k.startswith(_LANDMARK_PREFIX)},
+                 **state}
+    elif model.g.conditioning.landmarks is None and lm_keys:
+        state = {k: v for k, v in state.items() if k not in lm_keys}
+        kind += "; its landmark net left out (this run has no landmark plane)"
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise ValueError(f"{path}: not an aiportrait generator of this layout ({e})") from None
     return kind
+
+
+_LANDMARK_PREFIX = "g.conditioning.landmarks."
+FACE_API_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "weights",
+                            "face-api")
+
+
+def load_landmark_net(model: Portrait, model_dir: str = FACE_API_DIR) -> str:
+    """Fills a landmark-plane generator's landmark net from face-api's files (a fresh run, or one
+    started from a generator without the plane). Returns the folder, for the log."""
+    lm = model.g.conditioning.landmarks
+    if lm is None:
+        raise ValueError("this generator has no landmark plane")
+    lm.net.load_tfjs(model_dir)
+    return os.path.normpath(model_dir)

@@ -25,7 +25,8 @@ from . import contract
 from . import data as D
 from .losses import (DISCRIMINATORS, ComponentCrops, consistency_l1, d_loss, draw_context,
                      g_losses)
-from .model import BOTTLENECK_MAX, BOTTLENECK_MIN, load_portrait_weights, portrait_for
+from .model import (BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES, load_landmark_net,
+                    load_portrait_weights, portrait_for)
 from .template import TIGHT_TEMPLATE
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -56,11 +57,11 @@ def parse_args(argv=None):
                     help="whole-face discriminators see each image beside its own bottleneck image, "
                          "or beside the photo's (run 1.0-a's recipe; its Ds learned the consistency "
                          "residue: losses._condition)")
-    ap.add_argument("--edge-plane", choices=("sobel", "none"), default=None,
-                    help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, or "
-                         "none (constant; model.Conditioning says why: they draw crease lines); "
-                         "default: what the --resume checkpoint or --init file was trained with, "
-                         "else sobel")
+    ap.add_argument("--edge-plane", choices=PLANES, default=None,
+                    help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, "
+                         "none (constant), or the photo's 68 landmarks drawn as lines "
+                         "(model.Conditioning says why); default: what the --resume checkpoint or "
+                         "--init file was trained with, else sobel")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
@@ -236,6 +237,8 @@ class Run:
                 self.log("fresh discriminators")
         elif args.resume:
             self.log("no checkpoint to resume from; starting fresh")
+        if not (args.resume and os.path.exists(last)) and not args.init and args.edge_plane == "landmarks":
+            self.log(f"landmark net from {load_landmark_net(self.G)}")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if ema_state is not None:
             self.G_ema.load_state_dict(ema_state)

@@ -139,7 +139,7 @@ class Export(unittest.TestCase):
         self.assertEqual(loaded.colour_cell, 16)
 
     def test_an_export_without_the_edge_plane_keeps_it_blank(self):
-        m = Portrait(sobel_edges=False)
+        m = Portrait(plane="none")
         ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": "none"}}
         loaded, meta = export_and_load(ck)
         self.assertEqual(meta["edge_plane"], "none")

@@ -134,7 +134,7 @@ class TinyRun(unittest.TestCase):
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
             path = os.path.join(work, "g.pt")
-            export({"G_ema": Portrait(sobel_edges=False).state_dict(), "args": {"edge_plane": "none"}},
+            export({"G_ema": Portrait(plane="none").state_dict(), "args": {"edge_plane": "none"}},
                    path, argparse.Namespace(name="t", version="0", default_strength=0.8, ramp=0.25, raw=False))
             self.assertEqual(self.run_steps(work, "--init", path)["args"]["edge_plane"], "none")
             self.assertEqual(self.run_steps(work, "--resume")["args"]["edge_plane"], "none")
@@ -145,6 +145,20 @@ class TinyRun(unittest.TestCase):
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
             self.assertEqual(self.run_steps(work)["args"]["edge_plane"], "sobel")
+
+    @unittest.skipUnless(os.path.exists(os.path.join(
+        os.path.dirname(__file__), "..", "..", "..", "weights", "face-api",
+        "face_landmark_68_model-weights_manifest.json")), "run scripts/fetch_models.sh")
+    def test_a_fresh_landmark_run_gets_face_apis_net_and_keeps_it(self):
+        key = "g.conditioning.landmarks.net.fc_w"
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work, "--edge-plane", "landmarks")
+            self.assertIn("landmark net from", open(os.path.join(work, "train.log")).read())
+            self.assertGreater(float(first["G"][key].abs().sum()), 0.0)
+            second = self.run_steps(work, "--resume")
+            self.assertEqual(second["args"]["edge_plane"], "landmarks")
+            torch.testing.assert_close(second["G_ema"][key], first["G"][key])  # never trained
 
     def test_resume_takes_the_learning_rates_of_the_command_line(self):
         """A loaded Adam state carries its old learning rate; --lr-g / --lr-d must still apply
