@@ -25,12 +25,24 @@ INPUT_SIZE = 112  # (written out in forward: TorchScript reads no globals)
 RGB_MEAN = (122.782, 117.001, 104.298)
 _WIDTHS = (32, 64, 128, 256)
 
-# Polylines of the 68-point (iBUG) markup: jaw, brows, nose, eyes and lips (closed ones repeat
-# their first point).
-_CHAINS = [list(range(0, 17)), list(range(17, 22)), list(range(22, 27)), list(range(27, 36)),
-           list(range(36, 42)) + [36], list(range(42, 48)) + [42],
-           list(range(48, 60)) + [48], list(range(60, 68)) + [60]]
-SEGMENTS = [(c[i], c[i + 1]) for c in _CHAINS for i in range(len(c) - 1)]
+# Polylines of the 68-point (iBUG) markup (closed ones repeat their first point).
+JAW, NOSE = [list(range(0, 17))], [list(range(27, 36))]
+BROWS = [list(range(17, 22)), list(range(22, 27))]
+EYES = [list(range(36, 42)) + [36], list(range(42, 48)) + [42]]
+LIPS = [list(range(48, 60)) + [48], list(range(60, 68)) + [60]]
+# What each landmark plane draws (model.Conditioning): "landmarks" every line; "features" only the
+# eyes, brows and lips, because a U-Net started from 0.7 draws each line of its plane as an edge:
+# run 1.0-e drew the nose's lower line as a dark patch under the nose and the jaw as contour
+# lines on the cheeks, and both went when those lines were left out of the map at inference
+# (2026-12-06, eighth session, weights/HISTORY.md).
+CHAINS = {"landmarks": JAW + BROWS + NOSE + EYES + LIPS, "features": BROWS + EYES + LIPS}
+
+
+def segments(chains) -> list:
+    return [(c[i], c[i + 1]) for c in chains for i in range(len(c) - 1)]
+
+
+SEGMENTS = segments(CHAINS["landmarks"])
 
 
 def _same(x: torch.Tensor, stride: int) -> torch.Tensor:
@@ -128,12 +140,13 @@ class LandmarkMap(nn.Module):
     nose, eyes, lips) on the face's own grid, in [-1, 1] (-1: no line), like the edge plane the
     0.3-0.7 U-Net was trained with, so those weights read it as lines to draw along."""
 
-    def __init__(self, sigma: float = 1.5):
+    def __init__(self, sigma: float = 1.5, chains=None):
         super().__init__()
         self.net = Landmark68()
         self.sigma = sigma  # px of the map: a line ~2 sigma wide, at 128 px about 1 px at 64
-        self.register_buffer("seg_a", torch.tensor([a for a, _ in SEGMENTS]), persistent=False)
-        self.register_buffer("seg_b", torch.tensor([b for _, b in SEGMENTS]), persistent=False)
+        segs = segments(chains) if chains is not None else SEGMENTS
+        self.register_buffer("seg_a", torch.tensor([a for a, _ in segs]), persistent=False)
+        self.register_buffer("seg_b", torch.tensor([b for _, b in segs]), persistent=False)
 
     def render(self, pts: torch.Tensor, size: int) -> torch.Tensor:
         """pts N x 68 x 2 (fractions) -> N x 1 x size x size."""

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .landmarks import LandmarkMap
+from .landmarks import CHAINS, LandmarkMap
 
 TRAIN_SIZE = 128
 BOTTLENECK_MAX = 64.0  # r(0): px across the 128-px face
@@ -68,7 +68,7 @@ class Bottleneck(nn.Module):
         return torch.cat(out, 0)
 
 
-PLANES = ("sobel", "none", "landmarks")
+PLANES = ("sobel", "none", "landmarks", "features")
 
 
 class Conditioning(nn.Module):
@@ -82,7 +82,8 @@ class Conditioning(nn.Module):
       fewer creases);
     - "none": a constant -1 ("no line"; the layout stays, so the same weights load);
     - "landmarks": the photo's 68 landmarks drawn as lines (landmarks.LandmarkMap, at 64 px):
-      where the eyelids, lips, brows and jaw run, which the bottleneck blurs away."""
+      where the eyelids, lips, brows, nose and jaw run, which the bottleneck blurs away;
+    - "features": only the eyes', brows' and lips' lines (landmarks.CHAINS says why)."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
                  plane: str = "sobel"):
@@ -91,7 +92,7 @@ class Conditioning(nn.Module):
             raise ValueError(f"line plane: '{plane}' is none of {', '.join(PLANES)}")
         self.bottleneck = Bottleneck(r_min, r_max)
         self.plane = plane
-        self.landmarks = LandmarkMap(sigma=0.75) if plane == "landmarks" else None
+        self.landmarks = LandmarkMap(0.75, CHAINS[plane]) if plane in CHAINS else None
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
         self.register_buffer("sobel", torch.stack([sx, sx.t()]).unsqueeze(1))
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))

@@ -59,8 +59,9 @@ def parse_args(argv=None):
                          "residue: losses._condition)")
     ap.add_argument("--edge-plane", choices=PLANES, default=None,
                     help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, "
-                         "none (constant), or the photo's 68 landmarks drawn as lines "
-                         "(model.Conditioning says why); default: what the --resume checkpoint or "
+                         "none (constant), the photo's 68 landmarks drawn as lines, or only their "
+                         "eyes, brows and lips (model.Conditioning says why); default: what the "
+                         "--resume checkpoint or "
                          "--init file was trained with, else sobel")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
@@ -237,7 +238,8 @@ class Run:
                 self.log("fresh discriminators")
         elif args.resume:
             self.log("no checkpoint to resume from; starting fresh")
-        if not (args.resume and os.path.exists(last)) and not args.init and args.edge_plane == "landmarks":
+        fresh = not (args.resume and os.path.exists(last)) and not args.init
+        if fresh and self.G.g.conditioning.landmarks is not None:
             self.log(f"landmark net from {load_landmark_net(self.G)}")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if ema_state is not None:

@@ -84,6 +84,17 @@ class LandmarkMap(unittest.TestCase):
         self.assertLess(float(plane[54, 10:44].max()), -0.99)
 
 
+    def test_the_features_plane_draws_no_jaw_and_no_nose(self):
+        pts = torch.full((1, 68, 2), 0.05)  # every point in one corner ...
+        pts[0, 0:17, 0], pts[0, 0:17, 1] = torch.linspace(0.1, 0.9, 17), 0.8  # ... but a jaw line
+        pts[0, 27:36, 0], pts[0, 27:36, 1] = 0.5, torch.linspace(0.3, 0.6, 9)  # and a nose line
+        both = [L.LandmarkMap(1.0, L.CHAINS[name]).render(pts, 64)[0, 0]
+                for name in ("landmarks", "features")]
+        self.assertGreater(float(both[0][51, 16:48].min()), 0.5)  # the jaw's row (y 0.8)
+        self.assertGreater(float(both[0][22:36, 32].min()), 0.5)  # the nose's column (x 0.5)
+        self.assertLess(float(both[1][8:, 8:].max()), -0.99)  # nothing but the corner
+
+
 @unittest.skipUnless(HAVE_NET, "needs face-api's landmark net: run scripts/fetch_models.sh")
 class Generators(unittest.TestCase):
     def test_weights_move_between_generators_with_and_without_the_plane(self):
@@ -102,11 +113,18 @@ class Generators(unittest.TestCase):
             self.assertIn("left out", load_portrait_weights(Portrait(plane="none"), path2))
 
     def test_an_export_keeps_the_landmark_plane(self):
-        m = Portrait(plane="landmarks")
+        for plane in ("landmarks", "features"):
+            with self.subTest(plane=plane):
+                self.check_export(plane)
+
+    def check_export(self, plane):
+        m = Portrait(plane=plane)
         load_landmark_net(m)
-        ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": "landmarks"}}
+        ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": plane}}
         loaded, meta = export_and_load(ck)
-        self.assertEqual(meta["edge_plane"], "landmarks")
+        self.assertEqual(meta["edge_plane"], plane)
+        self.assertEqual(loaded.g.conditioning.landmarks.seg_a.numel(),
+                         m.g.conditioning.landmarks.seg_a.numel())
         x = torch.rand(2, 3, 256, 256) * 2 - 1
         with torch.no_grad():
             self.assertTrue(torch.equal(loaded(x, torch.zeros(2)), x))
