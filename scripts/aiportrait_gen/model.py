@@ -107,10 +107,7 @@ class Conditioning(nn.Module):
         if self.plane == "sobel":
             return self.edges((b * self.luma).sum(dim=1, keepdim=True))
         if self.landmarks is not None:
-            # drawn at 64 px (a third of the cost of 128: it runs every training step)
-            small = self.landmarks.render(self.landmarks.net(x), 64)
-            return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode="bilinear",
-                                 align_corners=False)
+            return self.landmarks(x)
         return torch.full_like(b[:, 0:1], -1.0)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -287,6 +284,11 @@ def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
                     int(args.get("colour_cell", 32)), args.get("edge_plane") or "sobel")
 
 
+_LANDMARK_PREFIX = "g.conditioning.landmarks."
+FACE_API_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "weights",
+                            "face-api")
+
+
 def load_portrait_weights(model: Portrait, path: str) -> str:
     """Loads a checkpoint's "G" state, an exported TorchScript generator (the committed default)
     or the EMA generator of a portable .npz (data.save_portable) into `model`. A 0.3-0.7 export
@@ -317,10 +319,6 @@ def load_portrait_weights(model: Portrait, path: str) -> str:
         raise ValueError(f"{path}: not an aiportrait generator of this layout ({e})") from None
     return kind
 
-
-_LANDMARK_PREFIX = "g.conditioning.landmarks."
-FACE_API_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "weights",
-                            "face-api")
 
 
 def load_landmark_net(model: Portrait, model_dir: str = FACE_API_DIR) -> str:

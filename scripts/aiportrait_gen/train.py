@@ -61,8 +61,7 @@ def parse_args(argv=None):
                     help="the U-Net's fourth input plane: the Sobel edges of the bottleneck image, "
                          "none (constant), the photo's 68 landmarks drawn as lines, or only their "
                          "eyes, brows and lips (model.Conditioning says why); default: what the "
-                         "--resume checkpoint or "
-                         "--init file was trained with, else sobel")
+                         "--resume checkpoint or --init file was trained with, else sobel")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
