@@ -16,12 +16,12 @@ layer to 68 x (x, y) in [0, 1] of its 112-px input); TensorFlow's "same" padding
 only the bottom and right, which `_same` reproduces.
 """
 import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 MANIFEST = "face_landmark_68_model-weights_manifest.json"
-INPUT_SIZE = 112  # (written out in forward: TorchScript reads no globals)
 RGB_MEAN = (122.782, 117.001, 104.298)
 _WIDTHS = (32, 64, 128, 256)
 
@@ -129,6 +129,7 @@ class Landmark68(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = (x.detach() + 1.0) * 127.5
+        # the net's 112-px input (a literal: TorchScript reads no globals)
         rgb = F.interpolate(rgb, size=[112, 112], mode="bilinear", align_corners=False)
         h = self.blocks((rgb - self.mean) / 255.0)
         h = F.avg_pool2d(h, 7, 2).flatten(1)

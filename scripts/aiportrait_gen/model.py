@@ -305,6 +305,10 @@ def load_portrait_weights(model: Portrait, path: str) -> str:
     if any(k.startswith("g.abstraction.") for k in state):
         state = {k.replace("g.abstraction.", "g.conditioning."): v for k, v in state.items()}
         kind += " of the abstraction era (0.3-0.7: its U-Net and head, a new input)"
+    # buffers a module derives from its options (non-persistent: the landmark map's segment
+    # tables) are not weights; a TorchScript export lists them in its state dict all the same
+    derived = {n for n, _ in model.named_buffers()} - set(model.state_dict())
+    state = {k: v for k, v in state.items() if k not in derived}
     lm_keys = [k for k in state if k.startswith(_LANDMARK_PREFIX)]
     if model.g.conditioning.landmarks is not None and not lm_keys:
         kind += f"; landmark net from {load_landmark_net(model)}"

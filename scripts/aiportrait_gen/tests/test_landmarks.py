@@ -5,6 +5,7 @@ each other's weights; an export keeps the plane.
 
     /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
 """
+import argparse
 import os
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from aiportrait_gen import landmarks as L
+from aiportrait_gen.export import export
 from aiportrait_gen.model import FACE_API_DIR, Portrait, load_landmark_net, load_portrait_weights
 from aiportrait_gen.template import TIGHT_TEMPLATE, save_aligner
 from aiportrait_gen.tests.test_model import export_and_load
@@ -111,6 +113,22 @@ class Generators(unittest.TestCase):
             path2 = os.path.join(tmp, "with.pt")
             torch.save({"G": with_plane.state_dict()}, path2)
             self.assertIn("left out", load_portrait_weights(Portrait(plane="none"), path2))
+
+    def test_a_run_starts_from_a_landmark_export(self):
+        """--init of an exported landmark generator: a TorchScript state dict also lists the
+        map's segment tables (derived from the plane, not weights), which must not be refused."""
+        m = Portrait(plane="landmarks")
+        load_landmark_net(m)
+        ck = {"G_ema": m.state_dict(), "step": 1, "images": 8, "args": {"edge_plane": "landmarks"}}
+        args = argparse.Namespace(name="t", version="0", default_strength=0.6, ramp=0.25, raw=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "g.pt")
+            export(ck, path, args)
+            for plane in ("landmarks", "features"):
+                again = Portrait(plane=plane)
+                load_portrait_weights(again, path)
+                torch.testing.assert_close(again.g.conditioning.landmarks.net.fc_w,
+                                           m.g.conditioning.landmarks.net.fc_w)
 
     def test_an_export_keeps_the_landmark_plane(self):
         for plane in ("landmarks", "features"):
