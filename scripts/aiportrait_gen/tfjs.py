@@ -11,10 +11,14 @@ import torch
 
 def load_weight_map(model_dir: str, manifest_name: str) -> dict:
     """Every tensor the manifest names, dequantised to float32 (value = q * scale + min)."""
-    manifest = json.load(open(os.path.join(model_dir, manifest_name)))
+    with open(os.path.join(model_dir, manifest_name)) as f:
+        manifest = json.load(f)
     weights = {}
     for group in manifest:
-        data = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
+        data = b""
+        for p in group["paths"]:
+            with open(os.path.join(model_dir, p), "rb") as f:
+                data += f.read()
         offset = 0
         for w in group["weights"]:
             count = int(np.prod(w["shape"])) if w["shape"] else 1
