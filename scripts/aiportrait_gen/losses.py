@@ -66,6 +66,7 @@ class ComponentCrops(nn.Module):
 
     EYE = (64, 48)     # width, height: multiples of 8 (three stride-2 convs)
     MOUTH = (128, 64)
+    NOSE = (64, 64)    # from mid-bridge to the upper lip: tip, nostrils and the skin below them
 
     def __init__(self, template, size: int = 256, jitter: int = 6):
         super().__init__()
@@ -73,6 +74,8 @@ class ComponentCrops(nn.Module):
         self.size, self.jitter = size, jitter
         self.eyes = [self._box(lx, ly, self.EYE), self._box(rx, ry, self.EYE)]
         self.mouth = self._box((mlx + mrx) / 2, (mly + mry) / 2, self.MOUTH)
+        nx, ny = template[2][0] * size, template[2][1] * size
+        self.nose_box = self._box(nx, ny, self.NOSE)
 
     def _box(self, cx: float, cy: float, wh):
         w, h = wh
@@ -93,6 +96,16 @@ class ComponentCrops(nn.Module):
         left = self._cut(x, self.eyes[0], off)
         right = self._cut(x, self.eyes[1], (-off[0], off[1])).flip(3)
         return torch.cat([left, right], 0), self._cut(x, self.mouth, off)
+
+    def nose(self, x: torch.Tensor, off) -> torch.Tensor:
+        """N x 3 x 64 x 64 windows on the nose tip, jittered with the eyes and mouth.
+
+        Why (2026-12-07): the fresh critic's surest portraits of the 1.0 runs carry a dark,
+        moustache-like patch between the nostrils and the upper lip (and 0.7.0 bright blobs on
+        the tip); the mouth window reaches only the lip's edge of it, and the whole-face Ds see
+        a nose as ~16 px. A 64-px nose discriminator took 0.7.0's nose blobs away in run N
+        (weights/HISTORY.md)."""
+        return self._cut(x, self.nose_box, off)
 
 
 @dataclass
@@ -160,7 +173,16 @@ DISCRIMINATORS = (
           lambda img, c: c.crops(img, c.offsets)[0], "component"),
     DSpec("mouth", lambda: PatchDiscriminator(3, 32, downs=3, convs=1),
           lambda img, c: c.crops(img, c.offsets)[1], "component"),
+    DSpec("nose", lambda: PatchDiscriminator(3, 32, downs=3, convs=1),
+          lambda img, c: c.crops.nose(img, c.offsets), "nose"),
 )
+
+
+def active_discriminators(weights: dict) -> tuple:
+    """The discriminators a run trains, in table order: those whose weight option (DSpec.weight,
+    a key of the trainer's arguments) is above zero. One with weight 0 is not built, stepped or
+    saved, so it costs nothing."""
+    return tuple(spec for spec in DISCRIMINATORS if float(weights[spec.weight]) > 0.0)
 
 
 def draw_context(bottleneck: Callable, s: torch.Tensor, crops: ComponentCrops,

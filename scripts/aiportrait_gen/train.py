@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from . import contract
 from . import data as D
-from .losses import (DISCRIMINATORS, ComponentCrops, consistency_l1, d_loss, draw_context,
+from .losses import (ComponentCrops, active_discriminators, consistency_l1, d_loss, draw_context,
                      g_losses)
 from .model import (BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES, load_landmark_net,
                     load_portrait_weights, portrait_for)
@@ -48,6 +48,8 @@ def parse_args(argv=None):
                     help="full-resolution L1, x (1 - s)^2: fidelity at low strength only")
     ap.add_argument("--adv", type=float, default=1.0, help="weight of each whole-face and texture D")
     ap.add_argument("--component", type=float, default=1.0, help="weight of the eye and mouth Ds")
+    ap.add_argument("--nose", type=float, default=0.0,
+                    help="weight of the nose-window D (losses.ComponentCrops.nose); 0: not built")
     ap.add_argument("--fm", type=float, default=2.0,
                     help="feature matching per D, relative to its adversarial weight")
     ap.add_argument("--bottleneck-min", type=float, default=BOTTLENECK_MIN,
@@ -167,8 +169,8 @@ def adam(params, lr):
 
 
 class Run:
-    """One training run: the generator, its EMA, every discriminator of losses.DISCRIMINATORS
-    with its own Adam, the counters and the random state. setup -> start (resume / init) ->
+    """One training run: the generator, its EMA, each discriminator of losses.DISCRIMINATORS
+    that the options weigh above zero (losses.active_discriminators) with its own Adam, the counters and the random state. setup -> start (resume / init) ->
     step ... -> checkpoint."""
 
     def __init__(self, args, log):
@@ -185,7 +187,8 @@ class Run:
             f"threads {args.threads}, batch {args.batch}; args {vars(args)}")
         self.G = portrait_for(vars(args)).to(self.device)  # what export and the probe rebuild
         self.optG = adam(self.G.parameters(), args.lr_g)
-        self.Ds = {spec.name: spec.make().to(self.device) for spec in DISCRIMINATORS}
+        self.specs = active_discriminators(vars(args))
+        self.Ds = {spec.name: spec.make().to(self.device) for spec in self.specs}
         self.optDs = {name: adam(d.parameters(), args.lr_d) for name, d in self.Ds.items()}
         self.crops = ComponentCrops(self.template, 256).to(self.device)
         self.counters = {"step": 0, "images": 0, "train_seconds": 0.0}
@@ -293,11 +296,11 @@ class Run:
         fake = G.generate(real, s)
         ctx = draw_context(bottleneck, s, self.crops, gen,
                            cond if args.d_condition == "photo" else None)
-        views_real = {spec.name: spec.view(real, ctx) for spec in DISCRIMINATORS}
-        views_fake = {spec.name: spec.view(fake, ctx) for spec in DISCRIMINATORS}
+        views_real = {spec.name: spec.view(real, ctx) for spec in self.specs}
+        views_fake = {spec.name: spec.view(fake, ctx) for spec in self.specs}
         logs = {}
 
-        for spec in DISCRIMINATORS:
+        for spec in self.specs:
             d, opt = self.Ds[spec.name], self.optDs[spec.name]
             opt.zero_grad(set_to_none=True)
             loss = d_loss(d, views_real[spec.name], views_fake[spec.name])
@@ -309,7 +312,7 @@ class Run:
         l_cons = consistency_l1(bottleneck, F.avg_pool2d(fake, 2), cond, s).mean()
         l_full = ((fake - real).abs().mean((1, 2, 3)) * (1.0 - s) ** 2).mean()
         lossG = args.consistency * l_cons + args.full_l1 * l_full
-        for spec in DISCRIMINATORS:
+        for spec in self.specs:
             d = self.Ds[spec.name]
             d.requires_grad_(False)
             adv, fm = g_losses(d, views_real[spec.name], views_fake[spec.name])

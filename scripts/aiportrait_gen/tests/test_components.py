@@ -1,5 +1,5 @@
-"""losses.ComponentCrops and the table of discriminators: the eye and mouth windows sit on the
-template's landmarks, the right eye comes out mirrored (so a mirrored face gives the same eye
+"""losses.ComponentCrops and the table of discriminators: the eye, mouth and nose windows sit on
+the template's landmarks, the right eye comes out mirrored (so a mirrored face gives the same eye
 windows, swapped), the jitter moves both windows together and never leaves the crop, and every
 discriminator of losses.DISCRIMINATORS takes its view of a face (the whole-face ones beside the
 image's own bottleneck image).
@@ -48,6 +48,15 @@ class Components(unittest.TestCase):
         self.assertLess(abs(mx - (mw - 1) / 2), 2.0)
         self.assertLess(abs(my - (mh - 1) / 2), 2.0)
 
+    def test_the_nose_window_holds_the_nose_tip_and_not_the_mouth(self):
+        nose = self.crops.nose(marked_face(), (0, 0))[0]
+        w, h = ComponentCrops.NOSE
+        self.assertEqual(tuple(nose.shape), (3, h, w))
+        self.assertEqual(set(torch.unique(nose).tolist()), {0.0, 3.0})  # landmark 2's dot only
+        nx, ny = dot_centre(nose)
+        self.assertLess(abs(nx - (w - 1) / 2), 2.0)
+        self.assertLess(abs(ny - (h - 1) / 2), 2.0)
+
     def test_mirrored_face_swaps_the_eye_windows(self):
         x = torch.rand(2, 3, 256, 256)
         eyes, mouth = self.crops(x, (3, -2))
@@ -80,7 +89,7 @@ class Components(unittest.TestCase):
             shapes[spec.name] = tuple(logits.shape)
         self.assertEqual(shapes, {"face64": (2, 1, 8, 8), "face128": (2, 1, 16, 16),
                                   "texture256": (2, 1, 32, 32), "eyes": (4, 1, 6, 8),
-                                  "mouth": (2, 1, 8, 16)})
+                                  "mouth": (2, 1, 8, 16), "nose": (2, 1, 8, 8)})
 
     def test_whole_face_views_carry_the_images_own_bottleneck_image(self):
         # A photo and a portrait that differs from it finer than r(s) must get the same kind of

@@ -98,7 +98,7 @@ class TinyRun(unittest.TestCase):
             ck = self.run_steps(work)
             faces = D.to_tensor(np.load(os.path.join(work, "aligned256.npy"))[:2], "cpu")
             rows = probe(ck, faces, [0.5, 1.0], TIGHT_TEMPLATE)
-            names = [spec.name for spec in DISCRIMINATORS]
+            names = [spec.name for spec in DISCRIMINATORS if spec.name in ck["D"]]
             self.assertEqual([(r[0], r[1]) for r in rows], [(n, s) for s in (0.5, 1.0) for n in names])
             self.assertTrue(all(np.isfinite(r[2]) and np.isfinite(r[3]) for r in rows))
 
@@ -106,7 +106,8 @@ class TinyRun(unittest.TestCase):
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
             first = self.run_steps(work)
-            self.assertEqual(set(first["D"]), {spec.name for spec in DISCRIMINATORS})
+            # the default run trains every D but the nose one (--nose 0: not built)
+            self.assertEqual(set(first["D"]), {spec.name for spec in DISCRIMINATORS} - {"nose"})
             del first["D"]["mouth"]  # as if the checkpoint came from before that D existed
             torch.save(first, os.path.join(work, "ckpt", "last.pt"))
             second = self.run_steps(work, "--resume")
@@ -126,6 +127,19 @@ class TinyRun(unittest.TestCase):
                 third = self.run_steps(work2, "--init", path)
                 self.assertEqual(third["step"], 3)
                 self.assertIn("fresh discriminators", open(os.path.join(work2, "train.log")).read())
+
+    def test_the_nose_discriminator_joins_a_resumed_run_when_weighed(self):
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work)
+            self.assertNotIn("nose", first["D"])
+            second = self.run_steps(work, "--resume", "--nose", "1")
+            self.assertIn("nose", second["D"])
+            self.assertIn("discriminators starting fresh: nose", open(os.path.join(work, "train.log")).read())
+            # its generator term is in the step: a nose D that never moved would have no Adam state
+            self.assertEqual(second["optD"]["nose"]["state"][0]["step"], 1)
+            third = self.run_steps(work, "--resume")  # and without --nose it is left out again
+            self.assertNotIn("nose", third["D"])
 
     def test_the_edge_plane_follows_the_starting_point_unless_given(self):
         from aiportrait_gen.export import export
