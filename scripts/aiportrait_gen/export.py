@@ -34,7 +34,7 @@ def metadata(args, ck, model) -> dict:
                   "hours": round(float(ck.get("train_seconds", 0.0)) / 3600, 2),
                   "bottleneck_min": float(bn.r_min), "bottleneck_max": float(bn.r_max),
                   "colour_cell": int(model.colour_cell),
-                  "edge_plane": model.g.conditioning.plane,
+                  "edge_plane": model.g.conditioning.plane, "noise": model.noise,
                   "ramp": args.ramp, "weights": "raw" if args.raw else "ema"})
 
 

@@ -149,10 +149,40 @@ class Up(nn.Module):
         return self.c2(self.c1(torch.cat([x, skip], dim=1)))
 
 
-class UNet(nn.Module):
-    """Light U-Net, 128 -> 8 px, upsample + conv decoder. Input 5 channels, output RGB (tanh)."""
+class NoiseInjection(nn.Module):
+    """x + w * noise, one learned w per channel, starting at zero: a generator given it starts as
+    it was, and weights without it load (load_portrait_weights). While training the noise is
+    drawn afresh; in eval mode (export, evaluation) it is one fixed field drawn from a fixed
+    seed, so a portrait is the same on every run (StyleGAN's "const" noise).
 
-    def __init__(self, cin: int = 5, ch=(16, 32, 64, 128, 192), nres: int = 2):
+    Why (2026-12-07): the 1.0 portraits' skin is crinkled and mottled. A generator without a
+    noise input has to make pseudo-random detail (pores, hair) out of its own activations, which
+    shows as repeated patterns (Karras et al. 2019, StyleGAN, section 3.2); the issue's recipe
+    lists it for hair and skin texture."""
+
+    def __init__(self, channels: int, size: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        field = torch.randn(1, 1, size, size, generator=torch.Generator().manual_seed(size))
+        self.register_buffer("fixed", field, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            n = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], dtype=x.dtype, device=x.device)
+        else:
+            n = self.fixed[:, :, :x.shape[2], :x.shape[3]].to(x.dtype)
+        return x + self.weight * n
+
+
+def noise_or_identity(on: bool, channels: int, size: int) -> nn.Module:
+    return NoiseInjection(channels, size) if on else nn.Identity()
+
+
+class UNet(nn.Module):
+    """Light U-Net, 128 -> 8 px, upsample + conv decoder. Input 5 channels, output RGB (tanh).
+    With `noise`, the two finest decoder blocks (64 and 128 px) get a noise input."""
+
+    def __init__(self, cin: int = 5, ch=(16, 32, 64, 128, 192), nres: int = 2, noise: bool = False):
         super().__init__()
         c0, c1, c2, c3, c4 = ch
         self.e0 = nn.Sequential(conv(cin, c0, norm=False), conv(c0, c0))
@@ -164,6 +194,8 @@ class UNet(nn.Module):
         self.d2 = Up(c3, c2, c2)
         self.d1 = Up(c2, c1, c1)
         self.d0 = Up(c1, c0, c0)
+        self.n1 = noise_or_identity(noise, c1, TRAIN_SIZE // 2)
+        self.n0 = noise_or_identity(noise, c0, TRAIN_SIZE)
         self.out = nn.Conv2d(c0, 3, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,8 +206,8 @@ class UNet(nn.Module):
         x4 = self.e4(x3)
         y = self.d3(x4, x3)
         y = self.d2(y, x2)
-        y = self.d1(y, x1)
-        y = self.d0(y, x0)
+        y = self.n1(self.d1(y, x1))
+        y = self.n0(self.d0(y, x0))
         return torch.tanh(self.out(y))
 
 
@@ -183,10 +215,10 @@ class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 plane: str = "sobel"):
+                 plane: str = "sobel", noise: bool = False):
         super().__init__()
         self.conditioning = Conditioning(r_min, r_max, plane)
-        self.unet = UNet()
+        self.unet = UNet(noise=noise)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return self.unet(self.conditioning(x, s))
@@ -200,9 +232,10 @@ class Detail256(nn.Module):
     space-to-depth planes and pixel-shuffles its 12 output planes to 256 px: a third of the cost
     of the same convs at 256 px. The last conv starts at zero, so a fresh head adds nothing."""
 
-    def __init__(self, ch: int = 24):
+    def __init__(self, ch: int = 24, noise: bool = False):
         super().__init__()
         self.c1 = nn.Conv2d(3 + 12 + 1, ch, 3, 1, 1)
+        self.noise = noise_or_identity(noise, ch, TRAIN_SIZE)
         self.out = nn.Conv2d(ch, 12, 3, 1, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
@@ -213,7 +246,7 @@ class Detail256(nn.Module):
         smap = s4.expand(face128.shape[0], 1, face128.shape[2], face128.shape[3]) * 2.0 - 1.0
         gate = (1.0 - s4 / fidelity_until).clamp(0.0, 1.0)
         h = torch.cat([face128, F.pixel_unshuffle(top * gate, 2), smap], dim=1)
-        h = F.leaky_relu(self.c1(h), 0.2)
+        h = self.noise(F.leaky_relu(self.c1(h), 0.2))
         up = F.interpolate(face128, scale_factor=2.0, mode="bilinear", align_corners=False)
         return up + F.pixel_shuffle(self.out(h), 2)
 
@@ -247,13 +280,17 @@ class Portrait(nn.Module):
     2. Detail256 upsamples that to 256 px and draws the top octave;
     3. the chroma on `colour_cell`-px cells is locked to the photo's (no finer than r(1));
     4. below strength `ramp` the output is blended towards x linearly, so strength 0 returns the
-       aligned face exactly (forward only: training optimises `generate`)."""
+       aligned face exactly (forward only: training optimises `generate`).
+    With `noise` (the trainer's --noise), the U-Net's 64- and 128-px decoder blocks and the
+    detail head get a noise input (NoiseInjection: a fixed field once exported)."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 ramp: float = 0.25, colour_cell: int = 32, plane: str = "sobel"):
+                 ramp: float = 0.25, colour_cell: int = 32, plane: str = "sobel",
+                 noise: bool = False):
         super().__init__()
-        self.g = Generator(r_min, r_max, plane)
-        self.detail = Detail256()
+        self.g = Generator(r_min, r_max, plane, noise)
+        self.detail = Detail256(noise=noise)
+        self.noise = noise
         self.ramp = ramp
         self.colour_cell = colour_cell
         # the photo's top octave reaches the detail head only below this strength (the blend
@@ -281,7 +318,8 @@ def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
     """The Portrait a checkpoint's trainer arguments describe."""
     return Portrait(float(args.get("bottleneck_min", BOTTLENECK_MIN)),
                     float(args.get("bottleneck_max", BOTTLENECK_MAX)), ramp,
-                    int(args.get("colour_cell", 32)), args.get("edge_plane") or "sobel")
+                    int(args.get("colour_cell", 32)), args.get("edge_plane") or "sobel",
+                    args.get("noise") in (True, "on"))
 
 
 _LANDMARK_PREFIX = "g.conditioning.landmarks."
@@ -317,12 +355,34 @@ def load_portrait_weights(model: Portrait, path: str) -> str:
     elif model.g.conditioning.landmarks is None and lm_keys:
         state = {k: v for k, v in state.items() if k not in lm_keys}
         kind += "; its landmark net left out (this run has no landmark plane)"
+    state, note = match_noise(model, state)
+    kind += note
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise ValueError(f"{path}: not an aiportrait generator of this layout ({e})") from None
     return kind
 
+
+def noise_keys() -> set:
+    """The state-dict keys of the noise inputs' weights (the same for every plane)."""
+    return set(Portrait(noise=True).state_dict()) - set(Portrait().state_dict())
+
+
+def match_noise(model: Portrait, state: dict):
+    """(state, note): noise weights added at zero for a generator given noise inputs (it starts
+    exactly as the weights were), or left out for one without them (said: nonzero ones changed
+    the portrait)."""
+    keys = noise_keys()
+    given = keys & set(state)
+    if model.noise and not given:
+        return {**{k: torch.zeros_like(v) for k, v in model.state_dict().items() if k in keys},
+                **state}, "; noise inputs added at zero"
+    if not model.noise and given:
+        largest = max(float(state[k].abs().max()) for k in given)
+        return ({k: v for k, v in state.items() if k not in keys},
+                f"; its noise inputs left out (largest weight {largest:.3g})")
+    return state, ""
 
 
 def load_landmark_net(model: Portrait, model_dir: str = FACE_API_DIR) -> str:

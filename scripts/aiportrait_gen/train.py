@@ -25,7 +25,7 @@ from . import contract
 from . import data as D
 from .losses import (ComponentCrops, active_discriminators, consistency_l1, d_loss, draw_context,
                      g_losses)
-from .model import (BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES, load_landmark_net,
+from .model import (BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES, match_noise, load_landmark_net,
                     load_portrait_weights, portrait_for)
 from .template import TIGHT_TEMPLATE
 
@@ -64,6 +64,10 @@ def parse_args(argv=None):
                          "none (constant), the photo's 68 landmarks drawn as lines, or only their "
                          "eyes, brows and lips (model.Conditioning says why); default: what the "
                          "--resume checkpoint or --init file was trained with, else sobel")
+    ap.add_argument("--noise", choices=("on", "off"), default=None,
+                    help="noise inputs in the U-Net's finest decoder blocks and the detail head "
+                         "(model.NoiseInjection, starting at zero); default: what the --resume "
+                         "checkpoint or --init file was trained with, else off")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")
@@ -122,15 +126,31 @@ def init_counters(path: str) -> dict:
         return {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
 
 
-def init_edge_plane(path: str):
-    """The --edge-plane an export, checkpoint or portable file was trained with (files from before
-    the option: "sobel", the only plane there was)."""
+def init_layout(path: str) -> dict:
+    """The generator options an export, checkpoint or portable file was trained with that change
+    what the generator is: its line plane (files from before the option: "sobel", the only plane
+    there was) and its noise inputs (before: none)."""
     if path.endswith(".npz"):
-        return D.load_portable(path)[1].get("args", {}).get("edge_plane", "sobel")
-    try:
-        return contract.read(path).get("training", {}).get("edge_plane", "sobel")
-    except RuntimeError:
-        return torch.load(path, map_location="cpu").get("args", {}).get("edge_plane", "sobel")
+        trained = D.load_portable(path)[1].get("args", {})
+    else:
+        try:
+            trained = contract.read(path).get("training", {})
+        except RuntimeError:
+            trained = torch.load(path, map_location="cpu").get("args", {})
+    noise = trained.get("noise", False)
+    return {"edge_plane": trained.get("edge_plane", "sobel"),
+            "noise": noise if isinstance(noise, str) else ("on" if noise else "off")}
+
+
+def load_adam_by_name(opt: torch.optim.Optimizer, state: dict, saved_names: list, names: list):
+    """Adam's saved state onto a generator whose parameter list changed (noise inputs added or
+    left out): each parameter keeps its moments by name, a new one starts fresh."""
+    index = {n: i for i, n in enumerate(saved_names)}
+    moments = {j: state["state"][index[n]] for j, n in enumerate(names)
+               if n in index and index[n] in state["state"]}
+    groups = [{**saved, "params": mine["params"]}
+              for saved, mine in zip(state["param_groups"], opt.state_dict()["param_groups"])]
+    opt.load_state_dict({"state": moments, "param_groups": groups})
 
 
 def write_samples(G, held: np.ndarray, path: str, device) -> None:
@@ -180,7 +200,7 @@ class Run:
         os.makedirs(self.ckdir, exist_ok=True)
         os.makedirs(os.path.join(args.work, "samples"), exist_ok=True)
         torch.manual_seed(args.seed)
-        self._choose_edge_plane()
+        self._choose_layout()
         self.train, self.held, _, template = D.load(args.work)
         self.template = template or TIGHT_TEMPLATE
         log(f"data: {len(self.train)} training faces, {len(self.held)} held out; device {self.device}, "
@@ -197,9 +217,10 @@ class Run:
         log(f"generator {sum(p.numel() for p in self.G.parameters()) / 1e6:.2f} M parameters; "
             f"discriminators {', '.join(self.Ds)}")
 
-    def _choose_edge_plane(self):
-        """--edge-plane follows the starting point unless given: continuing a generator with
-        the other plane is a different input, which it would first have to re-learn."""
+    def _choose_layout(self):
+        """--edge-plane and --noise follow the starting point unless given: continuing a
+        generator with the other plane is a different input, which it would first have to
+        re-learn; noise inputs join at zero (or are left out)."""
         args, last = self.args, os.path.join(self.ckdir, "last.pt")
         if args.resume and os.path.exists(last):
             start = last
@@ -207,12 +228,17 @@ class Run:
             start = args.init
         else:
             start = None
-        trained = init_edge_plane(start) if start else "sobel"
+        trained = init_layout(start) if start else {"edge_plane": "sobel", "noise": "off"}
         if args.edge_plane is None:
-            args.edge_plane = trained
-        elif args.edge_plane != trained:
-            self.log(f"edge plane: {start} was trained with '{trained}', this run uses "
-                     f"'{args.edge_plane}' (the U-Net re-learns its input)")
+            args.edge_plane = trained["edge_plane"]
+        elif args.edge_plane != trained["edge_plane"]:
+            self.log(f"edge plane: {start} was trained with '{trained['edge_plane']}', this run "
+                     f"uses '{args.edge_plane}' (the U-Net re-learns its input)")
+        if args.noise is None:
+            args.noise = trained["noise"]
+        elif args.noise != trained["noise"]:
+            self.log(f"noise inputs: {start} was trained with them {trained['noise']}, this run "
+                     f"{args.noise}")
 
     # ------------------------------------------------------------------------- start ----
     def start(self):
@@ -220,8 +246,14 @@ class Run:
         ema_state = None
         if args.resume and os.path.exists(last):
             ck = torch.load(last, map_location=self.device)
-            self.G.load_state_dict(ck["G"])
-            self.optG.load_state_dict(ck["optG"])
+            state, note = match_noise(self.G, ck["G"])
+            self.G.load_state_dict(state)
+            if note:  # the parameter list changed: Adam's moments follow the names
+                saved = [n for n, _ in portrait_for(ck.get("args", {})).named_parameters()]
+                load_adam_by_name(self.optG, ck["optG"], saved, [n for n, _ in self.G.named_parameters()])
+                self.log(f"generator from {last}{note}")
+            else:
+                self.optG.load_state_dict(ck["optG"])
             self._load_discriminators(ck.get("D", {}), ck.get("optD", {}))
             self.counters = {k: ck[k] for k in self.counters}
             self.gen.set_state(ck["gen_state"])
@@ -245,7 +277,7 @@ class Run:
             self.log(f"landmark net from {load_landmark_net(self.G)}")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if ema_state is not None:
-            self.G_ema.load_state_dict(ema_state)
+            self.G_ema.load_state_dict(match_noise(self.G_ema, ema_state)[0])
 
     def _apply_learning_rates(self):
         """The command line's --lr-g / --lr-d, also on --resume: a loaded Adam state carries the

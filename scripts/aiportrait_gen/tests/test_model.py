@@ -1,5 +1,6 @@
 """model.py: the bottleneck (the dial: nothing finer than r(s) px of the photo reaches the portrait
-above the blend ramp), the chroma lock, and that export carries the model's options.
+above the blend ramp), the chroma lock, the noise inputs, and that export carries the model's
+options.
 
     /usr/bin/python3 -m unittest discover -s scripts/aiportrait_gen/tests -t scripts
 """
@@ -12,7 +13,8 @@ import unittest
 import torch
 
 from aiportrait_gen.export import export
-from aiportrait_gen.model import Bottleneck, Portrait, lock_chroma
+from aiportrait_gen.model import (Bottleneck, Portrait, load_portrait_weights, lock_chroma,
+                                  noise_keys)
 
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 CB = torch.tensor([-0.168736, -0.331264, 0.5]).view(1, 3, 1, 1)
@@ -148,6 +150,57 @@ class Export(unittest.TestCase):
             planes = loaded.g.conditioning(x, torch.full((2,), 0.6))
             self.assertTrue(torch.equal(planes[:, 3], torch.full_like(planes[:, 3], -1.0)))
             self.assertGreater(float(Portrait().g.conditioning(x, torch.full((2,), 0.6))[:, 3].std()), 0.1)
+
+
+class Noise(unittest.TestCase):
+    """model.NoiseInjection: starts at zero, is drawn afresh while training, fixed once exported,
+    and weights move between generators with and without it."""
+
+    def noisy(self):
+        m = Portrait(noise=True)
+        with torch.no_grad():
+            for k, p in m.named_parameters():
+                if k in noise_keys():
+                    p.fill_(0.3)
+        return m
+
+    def test_a_generator_given_noise_starts_as_it_was(self):
+        plain = Portrait().eval()
+        m = Portrait(noise=True).eval()
+        self.assertIn("noise inputs added at zero", load_portrait_weights_from_state(m, plain.state_dict()))
+        x = torch.rand(2, 3, 256, 256) * 2 - 1
+        with torch.no_grad():
+            self.assertTrue(torch.equal(m.train()(x, torch.full((2,), 0.7)), plain(x, torch.full((2,), 0.7))))
+
+    def test_noise_is_fresh_while_training_and_fixed_once_exported(self):
+        m = self.noisy()
+        x = torch.rand(1, 3, 256, 256) * 2 - 1
+        s = torch.full((1,), 0.7)
+        with torch.no_grad():
+            self.assertFalse(torch.equal(m.train()(x, s), m(x, s)))
+            a = m.eval()(x, s)
+            self.assertTrue(torch.equal(a, m(x, s)))
+            other = Portrait(noise=True).eval()  # another process: the same fixed field
+            other.load_state_dict(m.state_dict())
+            self.assertTrue(torch.equal(a, other(x, s)))
+        loaded, meta = export_and_load({"G_ema": m.state_dict(), "args": {"noise": "on"}})
+        self.assertTrue(meta["noise"])
+        with torch.no_grad():
+            self.assertLess(float((loaded(x, s) - a).abs().max()), 1e-5)
+            self.assertTrue(torch.equal(loaded(x, torch.zeros(1)), x))  # strength 0 still exact
+
+    def test_weights_with_noise_load_without_it_and_say_so(self):
+        m = Portrait()
+        note = load_portrait_weights_from_state(m, self.noisy().state_dict())
+        self.assertIn("noise inputs left out (largest weight 0.3)", note)
+
+
+def load_portrait_weights_from_state(model, state) -> str:
+    """load_portrait_weights on a state dict (through a checkpoint file, as the trainer's)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ck.pt")
+        torch.save({"G": state}, path)
+        return load_portrait_weights(model, path)
 
 
 if __name__ == "__main__":

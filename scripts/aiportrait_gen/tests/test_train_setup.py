@@ -160,6 +160,24 @@ class TinyRun(unittest.TestCase):
             self.tiny_work(work)
             self.assertEqual(self.run_steps(work)["args"]["edge_plane"], "sobel")
 
+    def test_noise_inputs_join_a_resumed_run_and_adam_keeps_the_other_moments(self):
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work)
+            self.assertEqual(first["args"]["noise"], "off")
+            second = self.run_steps(work, "--resume", "--noise", "on")
+            log = open(os.path.join(work, "train.log")).read()
+            self.assertIn("was trained with them off, this run on", log)
+            self.assertIn("noise inputs added at zero", log)
+            self.assertIn("g.unet.n0.weight", second["G"])
+            # the first parameter kept its Adam moments (one more step: two steps' count)
+            self.assertEqual(int(second["optG"]["state"][0]["step"]), 2)
+            # the noise weights are trained (one step: Adam moves each by ~lr)
+            self.assertGreater(float(second["G"]["g.unet.n0.weight"].abs().max()), 0.0)
+            third = self.run_steps(work, "--resume")  # follows the checkpoint
+            self.assertEqual(third["args"]["noise"], "on")
+            self.assertEqual(int(third["optG"]["state"][0]["step"]), 3)
+
     @unittest.skipUnless(os.path.exists(os.path.join(
         os.path.dirname(__file__), "..", "..", "..", "weights", "face-api",
         "face_landmark_68_model-weights_manifest.json")), "run scripts/fetch_models.sh")
