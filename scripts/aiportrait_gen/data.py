@@ -8,17 +8,40 @@ import numpy as np
 import torch
 
 
+class Rows:
+    """Some rows of the packed faces, read from a memory map when indexed (`rows[idx]`, idx an
+    int array: a uint8 len(idx) x 256 x 256 x 3 copy). Why (2026-12-07): each trainer held its
+    own 4.4 GB copy of the training faces, so three runs and an evaluation did not fit in 24 GB;
+    mapped, every process shares one copy in the page cache."""
+
+    def __init__(self, data: np.ndarray, rows: np.ndarray):
+        self.data, self.rows = data, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, idx) -> np.ndarray:
+        return np.array(self.data[self.rows[idx]])
+
+
 def load(work: str):
-    """(train uint8 N x 256 x 256 x 3 RGB, held-out array, held-out names, template or None)."""
-    names = [l.strip() for l in open(os.path.join(work, "names.txt")) if l.strip()]
-    held = set(l.strip() for l in open(os.path.join(work, "heldout.txt")) if l.strip())
-    data = np.load(os.path.join(work, "aligned256.npy"))
+    """(training faces: Rows, uint8 N x 256 x 256 x 3 RGB when indexed; held-out array; held-out
+    names; template or None)."""
+    with open(os.path.join(work, "names.txt")) as f:
+        names = [l.strip() for l in f if l.strip()]
+    with open(os.path.join(work, "heldout.txt")) as f:
+        held = set(l.strip() for l in f if l.strip())
+    data = np.load(os.path.join(work, "aligned256.npy"), mmap_mode="r")
     if data.shape[0] != len(names):
         raise ValueError(f"{work}: aligned256.npy has {data.shape[0]} faces, names.txt {len(names)}")
     is_held = np.array([n in held for n in names])
     template_path = os.path.join(work, "template.json")
-    template = json.load(open(template_path)) if os.path.exists(template_path) else None
-    return data[~is_held], data[is_held], [n for n in names if n in held], template
+    template = None
+    if os.path.exists(template_path):
+        with open(template_path) as f:
+            template = json.load(f)
+    return (Rows(data, np.flatnonzero(~is_held)), np.array(data[is_held]),
+            [n for n in names if n in held], template)
 
 
 def to_tensor(batch: np.ndarray, device) -> torch.Tensor:

@@ -99,6 +99,13 @@ class Pack(unittest.TestCase):
             pack.unpack(os.path.join(tmp, "p.npz"), out)
             train, held, held_names, template = D.load(out)
             self.assertEqual((len(train), len(held), held_names), (8, 1, ["face00"]))
+            # the training faces stay memory-mapped (trainers share them) and read as the rows
+            self.assertIsInstance(train.data, np.memmap)
+            everything = np.load(os.path.join(out, "aligned256.npy"))
+            is_held = np.array([n == "face00" for n in pack.lines(os.path.join(out, "names.txt"))])
+            idx = np.array([1, 4, 7])
+            self.assertTrue(np.array_equal(train[idx], everything[~is_held][idx]))
+            self.assertTrue(np.array_equal(held, everything[is_held]))
             self.assertEqual(template, read_json(os.path.join(work, "template.json")))
             packed = pack.lines(os.path.join(out, "names.txt"))
             self.assertEqual(sorted(packed), sorted(names[:1] + names[2:]))  # face01: held out, not packed
