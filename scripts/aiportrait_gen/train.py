@@ -190,8 +190,8 @@ def adam(params, lr):
 
 class Run:
     """One training run: the generator, its EMA, each discriminator of losses.DISCRIMINATORS
-    that the options weigh above zero (losses.active_discriminators) with its own Adam, the counters and the random state. setup -> start (resume / init) ->
-    step ... -> checkpoint."""
+    that the options weigh above zero (losses.active_discriminators) with its own Adam, the
+    counters and the random state. setup -> start (resume / init) -> step ... -> checkpoint."""
 
     def __init__(self, args, log):
         self.args, self.log = args, log
