@@ -21,12 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import contract
 from . import data as D
 from .losses import (ComponentCrops, active_discriminators, consistency_l1, d_loss, draw_context,
                      g_losses)
 from .model import (BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES, match_noise, load_landmark_net,
                     load_portrait_weights, portrait_for)
+from .starting_point import init_counters, init_layout, load_adam_by_name
 from .template import TIGHT_TEMPLATE
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -109,48 +109,6 @@ class StepClock:
             dt, self.paused = self.last, False
         self.last = dt
         return dt
-
-
-def init_counters(path: str) -> dict:
-    """step / images / seconds of the run that made `path`, so the model card reports the whole
-    lineage: from a checkpoint, a portable .npz, or an export's aiportrait.json."""
-    if path.endswith(".npz"):
-        meta = D.load_portable(path)[1]
-        return {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
-    try:
-        t = contract.read(path).get("training", {})
-        return {"step": t.get("step", 0), "images": t.get("images", 0),
-                "train_seconds": t.get("hours", 0.0) * 3600}
-    except RuntimeError:
-        ck = torch.load(path, map_location="cpu")
-        return {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
-
-
-def init_layout(path: str) -> dict:
-    """The generator options an export, checkpoint or portable file was trained with that change
-    what the generator is: its line plane (files from before the option: "sobel", the only plane
-    there was) and its noise inputs (before: none)."""
-    if path.endswith(".npz"):
-        trained = D.load_portable(path)[1].get("args", {})
-    else:
-        try:
-            trained = contract.read(path).get("training", {})
-        except RuntimeError:
-            trained = torch.load(path, map_location="cpu").get("args", {})
-    noise = trained.get("noise", False)
-    return {"edge_plane": trained.get("edge_plane", "sobel"),
-            "noise": noise if isinstance(noise, str) else ("on" if noise else "off")}
-
-
-def load_adam_by_name(opt: torch.optim.Optimizer, state: dict, saved_names: list, names: list):
-    """Adam's saved state onto a generator whose parameter list changed (noise inputs added or
-    left out): each parameter keeps its moments by name, a new one starts fresh."""
-    index = {n: i for i, n in enumerate(saved_names)}
-    moments = {j: state["state"][index[n]] for j, n in enumerate(names)
-               if n in index and index[n] in state["state"]}
-    groups = [{**saved, "params": mine["params"]}
-              for saved, mine in zip(state["param_groups"], opt.state_dict()["param_groups"])]
-    opt.load_state_dict({"state": moments, "param_groups": groups})
 
 
 def write_samples(G, held: np.ndarray, path: str, device) -> None:
