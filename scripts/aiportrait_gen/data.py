@@ -56,10 +56,17 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
         .permute(0, 2, 3, 1).cpu().numpy()
 
 
-def sample_strength(n: int, gen: torch.Generator) -> torch.Tensor:
-    """10% at 0, 20% at 1, the rest uniform: the ends are where the dial must behave."""
+def sample_strength(n: int, gen: torch.Generator, low: float = 0.0) -> torch.Tensor:
+    """low 0: 10% at 0, 20% at 1, the rest uniform: the ends are where the dial must behave.
+    low > 0: uniform in [low, 1] (the trainer's --strength-low). Why offered (2026-12-07): below
+    the export's ramp (0.25) the portrait is blended towards the photo, so the 10% at 0 teach the
+    generator nothing, and the 20% at 1 (the most invented faces) are where the skin crinkles;
+    the default strength is 0.6. Both branches draw the same random numbers, so arms that differ
+    only in `low` see the same flips and batches."""
     u = torch.rand(n, generator=gen)
     s = torch.rand(n, generator=gen)
+    if low > 0.0:
+        return low + (1.0 - low) * s
     s = torch.where(u < 0.10, torch.zeros_like(s), s)
     return torch.where(u > 0.80, torch.ones_like(s), s)
 

@@ -52,6 +52,8 @@ def parse_args(argv=None):
                     help="weight of the nose-window D (losses.ComponentCrops.nose); 0: not built")
     ap.add_argument("--fm", type=float, default=2.0,
                     help="feature matching per D, relative to its adversarial weight")
+    ap.add_argument("--strength-low", type=float, default=0.0,
+                    help="train on strengths uniform in [LOW, 1]; 0: 10%% at 0, 20%% at 1, the rest uniform")
     ap.add_argument("--bottleneck-min", type=float, default=BOTTLENECK_MIN,
                     help="px across the 128-px face that the generator gets at strength 1")
     ap.add_argument("--bottleneck-max", type=float, default=BOTTLENECK_MAX, help="... at strength 0")
@@ -274,7 +276,7 @@ class Run:
         real = D.to_tensor(self.train[idx], self.device)
         flip = (torch.rand(len(idx), generator=self.gen) < 0.5).view(-1, 1, 1, 1).to(self.device)
         real = torch.where(flip, real.flip(3), real)
-        return real, D.sample_strength(len(idx), self.gen).to(self.device)
+        return real, D.sample_strength(len(idx), self.gen, args.strength_low).to(self.device)
 
     def step(self) -> dict:
         """One discriminator and one generator update; returns the losses for the log."""

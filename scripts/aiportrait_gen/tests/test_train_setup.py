@@ -21,6 +21,30 @@ from aiportrait_gen.losses import DISCRIMINATORS
 from aiportrait_gen.train import StepClock, huge_page_warning
 
 
+class StrengthSampling(unittest.TestCase):
+    def draw(self, low):
+        return D.sample_strength(20000, torch.Generator().manual_seed(7), low)
+
+    def test_the_default_puts_a_tenth_at_zero_and_a_fifth_at_one(self):
+        s = self.draw(0.0)
+        self.assertAlmostEqual((s == 0).float().mean().item(), 0.10, delta=0.01)
+        self.assertAlmostEqual((s == 1).float().mean().item(), 0.20, delta=0.01)
+
+    def test_a_low_end_gives_uniform_strengths_above_it(self):
+        s = self.draw(0.25)
+        self.assertGreaterEqual(s.min().item(), 0.25)
+        self.assertLessEqual(s.max().item(), 1.0)
+        self.assertLess((s == 1).float().mean().item(), 0.001)
+        self.assertAlmostEqual(s.mean().item(), 0.625, delta=0.01)
+        self.assertAlmostEqual((s < 0.5).float().mean().item(), 1 / 3, delta=0.015)
+
+    def test_both_draw_the_same_numbers_so_arms_see_the_same_batches(self):
+        g0, g1 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        D.sample_strength(8, g0, 0.0)
+        D.sample_strength(8, g1, 0.4)
+        self.assertTrue(torch.equal(torch.rand(4, generator=g0), torch.rand(4, generator=g1)))
+
+
 class HugePageWarning(unittest.TestCase):
     def mode(self, text):
         with tempfile.TemporaryDirectory() as tmp:
