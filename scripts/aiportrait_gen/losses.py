@@ -167,8 +167,10 @@ DISCRIMINATORS = (
     DSpec("face64", lambda: PatchDiscriminator(6, 32, downs=3, convs=1), _face64, "adv"),
     # ~34 px at 128: noses, eyes and mouths in their context
     DSpec("face128", lambda: PatchDiscriminator(6, 48, downs=3, convs=1), _face128, "adv"),
-    # ~22 px at 256 on a random 128-px window: skin, hair and the top octave
-    DSpec("texture256", lambda: PatchDiscriminator(3, 32, downs=2, convs=1), _texture256, "adv"),
+    # ~22 px at 256 on a random 128-px window: skin, hair and the top octave. Its own weight
+    # (--texture, default --adv's) because, blind to where on the face a patch lies, it may
+    # reward stubble on a child's jaw as readily as on a man's (2026-12-07 A/B, HISTORY.md)
+    DSpec("texture256", lambda: PatchDiscriminator(3, 32, downs=2, convs=1), _texture256, "texture"),
     DSpec("eyes", lambda: PatchDiscriminator(3, 32, downs=3, convs=1),
           lambda img, c: c.crops(img, c.offsets)[0], "component"),
     DSpec("mouth", lambda: PatchDiscriminator(3, 32, downs=3, convs=1),

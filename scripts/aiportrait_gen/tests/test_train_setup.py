@@ -21,6 +21,17 @@ from aiportrait_gen.losses import DISCRIMINATORS
 from aiportrait_gen.train import StepClock, huge_page_warning
 
 
+class TextureWeight(unittest.TestCase):
+    def test_the_texture_d_follows_adv_unless_weighed_on_its_own(self):
+        from aiportrait_gen.losses import active_discriminators
+        self.assertEqual(train.parse_args(["--adv", "2"]).texture, 2.0)
+        args = train.parse_args(["--adv", "2", "--texture", "0.5"])
+        self.assertEqual((args.adv, args.texture), (2.0, 0.5))
+        names = [spec.name for spec in active_discriminators(vars(train.parse_args(["--texture", "0"])))]
+        self.assertNotIn("texture256", names)
+        self.assertIn("face128", names)
+
+
 class StrengthSampling(unittest.TestCase):
     def draw(self, low):
         return D.sample_strength(20000, torch.Generator().manual_seed(7), low)
