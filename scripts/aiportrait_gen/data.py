@@ -58,11 +58,14 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
 
 def sample_strength(n: int, gen: torch.Generator, low: float = 0.0) -> torch.Tensor:
     """low 0: 10% at 0, 20% at 1, the rest uniform: the ends are where the dial must behave.
-    low > 0: uniform in [low, 1] (the trainer's --strength-low). Why offered (2026-12-07): below
-    the export's ramp (0.25) the portrait is blended towards the photo, so the 10% at 0 teach the
-    generator nothing, and the 20% at 1 (the most invented faces) are where the skin crinkles;
-    the default strength is 0.6. Both branches draw the same random numbers, so arms that differ
-    only in `low` see the same flips and batches."""
+    low > 0: uniform in [low, 1] (the trainer's --strength-low). Why offered (2026-12-07): the
+    export blends towards the photo below its ramp (0.25) and returns the photo itself at 0, so
+    low strengths are only partly seen, and the 20% at 1 (the most invented faces) are where the
+    skin crinkles; the default strength is 0.6. It ended 2-4 critic points under its control
+    (weights/HISTORY.md, tenth session). The price: below `low` `generate` is never trained, so
+    check the dial at 0.05-0.2 before shipping such a run (at 2,000 steps it moved 0.1-0.3 grey
+    levels more than the control's there). Both branches draw the same random numbers, so arms
+    that differ only in `low` see the same flips and batches."""
     u = torch.rand(n, generator=gen)
     s = torch.rand(n, generator=gen)
     if low > 0.0:
