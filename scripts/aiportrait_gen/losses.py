@@ -168,8 +168,9 @@ DISCRIMINATORS = (
     # ~34 px at 128: noses, eyes and mouths in their context
     DSpec("face128", lambda: PatchDiscriminator(6, 48, downs=3, convs=1), _face128, "adv"),
     # ~22 px at 256 on a random 128-px window: skin, hair and the top octave. Its own weight
-    # (--texture, default --adv's) because, blind to where on the face a patch lies, it may
-    # reward stubble on a child's jaw as readily as on a man's (2026-12-07 A/B, HISTORY.md)
+    # (--texture, default --adv's) to test whether, blind to where on the face a patch lies, it
+    # drew 1.0's stubble on children's jaws: at 0.5 it did not help (2026-12-07, HISTORY.md); the
+    # stubble is already in the U-Net's 128-px output, which this D never sees
     DSpec("texture256", lambda: PatchDiscriminator(3, 32, downs=2, convs=1), _texture256, "texture"),
     DSpec("eyes", lambda: PatchDiscriminator(3, 32, downs=3, convs=1),
           lambda img, c: c.crops(img, c.offsets)[0], "component"),
