@@ -160,9 +160,9 @@ class Run:
             self.log(f"resumed from {last}: {self.counters}")
             self._apply_learning_rates()
         elif args.init:
-            self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
-                     f"{init_counters(args.init)}")
             self.counters = init_counters(args.init)
+            self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
+                     f"{self.counters}")
             if args.init.endswith(".npz"):  # its discriminators too (Adam starts fresh)
                 portable = D.load_portable(args.init)[0]
                 self._load_discriminators({k[2:]: v for k, v in portable.items() if k.startswith("D_")}, {})
