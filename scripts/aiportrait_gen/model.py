@@ -10,6 +10,7 @@ face hallucination used on purpose. No recognition net is in its training (0.3-0
 face-api's distance up, which made adversarial scars); the dial is the bottleneck.
 Upsample + conv only (no ConvTranspose2d: LibTorch 1.13 runs it on a slow CPU path).
 """
+import functools
 import math
 import os
 
@@ -151,7 +152,7 @@ class Up(nn.Module):
 
 class NoiseInjection(nn.Module):
     """x + w * noise, one learned w per channel, starting at zero: a generator given it starts as
-    it was, and weights without it load (load_portrait_weights). While training the noise is
+    it was, and weights without it load (load_generator_state). While training the noise is
     drawn afresh; in eval mode (export, evaluation) it is one fixed field drawn from a fixed
     seed, so a portrait is the same on every run (StyleGAN's "const" noise).
 
@@ -327,19 +328,10 @@ FACE_API_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".
                             "face-api")
 
 
-def load_portrait_weights(model: Portrait, path: str) -> str:
-    """Loads a checkpoint's "G" state, an exported TorchScript generator (the committed default)
-    or the EMA generator of a portable .npz (data.save_portable) into `model`. A 0.3-0.7 export
-    (abstraction in front of the same U-Net) loads too: its conditioning buffers are the same
-    Sobel and luma taps. Returns a description for the log."""
-    if path.endswith(".npz"):
-        from .data import load_portable
-        state, kind = load_portable(path)[0]["G_ema"], "portable EMA generator"
-    else:
-        try:
-            state, kind = torch.jit.load(path, map_location="cpu").state_dict(), "exported generator"
-        except RuntimeError:
-            state, kind = torch.load(path, map_location="cpu")["G"], "checkpoint"
+def load_generator_state(model: Portrait, state: dict, kind: str, path: str) -> str:
+    """`state` (from `path`, a `kind` of file) into `model`. A 0.3-0.7 export (abstraction in
+    front of the same U-Net) loads too: its conditioning buffers are the same Sobel and luma taps.
+    Returns a description for the log."""
     if any(k.startswith("g.abstraction.") for k in state):
         state = {k.replace("g.abstraction.", "g.conditioning."): v for k, v in state.items()}
         kind += " of the abstraction era (0.3-0.7: its U-Net and head, a new input)"
@@ -364,9 +356,11 @@ def load_portrait_weights(model: Portrait, path: str) -> str:
     return kind
 
 
-def noise_keys() -> set:
-    """The state-dict keys of the noise inputs' weights (the same for every plane)."""
-    return set(Portrait(noise=True).state_dict()) - set(Portrait().state_dict())
+@functools.lru_cache(maxsize=None)
+def noise_keys() -> frozenset:
+    """The state-dict keys of the noise inputs' weights (the same for every plane; built once:
+    it takes two whole Portraits)."""
+    return frozenset(Portrait(noise=True).state_dict()) - frozenset(Portrait().state_dict())
 
 
 def match_noise(model: Portrait, state: dict):

@@ -1,41 +1,61 @@
-"""What a training run starts from (train.Run.start): the counters and the generator layout of
-an export, a checkpoint or a portable file, and Adam's state carried across a changed parameter
-list."""
+"""What a training run starts from (train.Run): an export, a checkpoint or a portable file, read
+once, with its generator weights, counters and generator layout; and Adam's state carried across
+a changed parameter list."""
 import torch
 
 from . import contract
 from . import data as D
+from .model import Portrait, load_generator_state
 
 
-def init_counters(path: str) -> dict:
-    """step / images / seconds of the run that made `path`, so the model card reports the whole
-    lineage: from a checkpoint, a portable .npz, or an export's aiportrait.json."""
-    if path.endswith(".npz"):
-        meta = D.load_portable(path)[1]
-        return {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
-    try:
-        t = contract.read(path).get("training", {})
-        return {"step": t.get("step", 0), "images": t.get("images", 0),
-                "train_seconds": t.get("hours", 0.0) * 3600}
-    except RuntimeError:
-        ck = torch.load(path, map_location="cpu")
-        return {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
+class StartingPoint:
+    """One file a run starts from, read once (a checkpoint is a whole torch.load, an export a
+    whole TorchScript load: reading it again per question cost a start-up each time).
+
+    kind: "portable" (data.save_portable's .npz: its EMA generator and discriminators),
+    "export" (a TorchScript generator, e.g. the committed default) or "checkpoint" (the trainer's;
+    `checkpoint` holds the whole dict for --resume).
+    generator: the generator's state dict; described: what it is, for the log.
+    discriminators: {name: state} (a portable file's; empty otherwise).
+    counters: step / images / train_seconds of the run that made it, so the model card reports
+    the whole lineage. layout: the generator options it was trained with that change what the
+    generator is: its line plane (files from before the option: "sobel", the only plane there
+    was) and its noise inputs (before: none)."""
+
+    def __init__(self, path: str):
+        self.path, self.checkpoint, self.discriminators = path, None, {}
+        if path.endswith(".npz"):
+            states, meta = D.load_portable(path)
+            self.kind, self.described = "portable", "portable EMA generator"
+            self.generator = states["G_ema"]
+            self.discriminators = {k[2:]: v for k, v in states.items() if k.startswith("D_")}
+            self.counters = {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
+            trained = meta.get("args", {})
+        else:
+            try:
+                module, meta = contract.load(path)
+                self.kind, self.described = "export", "exported generator"
+                self.generator = module.state_dict()
+                trained = meta.get("training", {})
+                self.counters = {"step": trained.get("step", 0), "images": trained.get("images", 0),
+                                 "train_seconds": trained.get("hours", 0.0) * 3600}
+            except RuntimeError:  # not TorchScript: a trainer checkpoint
+                ck = torch.load(path, map_location="cpu")
+                self.kind, self.described, self.checkpoint = "checkpoint", "checkpoint", ck
+                self.generator = ck["G"]
+                self.counters = {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
+                trained = ck.get("args", {})
+        noise = trained.get("noise", False)
+        self.layout = {"edge_plane": trained.get("edge_plane", "sobel"),
+                       "noise": noise if isinstance(noise, str) else ("on" if noise else "off")}
 
 
-def init_layout(path: str) -> dict:
-    """The generator options an export, checkpoint or portable file was trained with that change
-    what the generator is: its line plane (files from before the option: "sobel", the only plane
-    there was) and its noise inputs (before: none)."""
-    if path.endswith(".npz"):
-        trained = D.load_portable(path)[1].get("args", {})
-    else:
-        try:
-            trained = contract.read(path).get("training", {})
-        except RuntimeError:
-            trained = torch.load(path, map_location="cpu").get("args", {})
-    noise = trained.get("noise", False)
-    return {"edge_plane": trained.get("edge_plane", "sobel"),
-            "noise": noise if isinstance(noise, str) else ("on" if noise else "off")}
+def load_portrait_weights(model: Portrait, path: str) -> str:
+    """A checkpoint's "G" state, an exported TorchScript generator (the committed default) or the
+    EMA generator of a portable .npz (data.save_portable) into `model`
+    (model.load_generator_state). Returns a description for the log."""
+    start = StartingPoint(path)
+    return load_generator_state(model, start.generator, start.described, path)
 
 
 def load_adam_by_name(opt: torch.optim.Optimizer, state: dict, saved_names: list, names: list):

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from . import data as D
 from .losses import (ComponentCrops, active_discriminators, consistency_l1, d_loss, draw_context,
                      g_losses)
-from .model import match_noise, load_landmark_net, load_portrait_weights, portrait_for
+from .model import load_generator_state, load_landmark_net, match_noise, portrait_for
 from .options import parse_args  # noqa: F401 (train.parse_args: the trainer's one option list)
-from .starting_point import init_counters, init_layout, load_adam_by_name
+from .starting_point import StartingPoint, load_adam_by_name
 from .template import TIGHT_TEMPLATE
 
 class StepClock:
@@ -120,13 +120,10 @@ class Run:
         generator with the other plane is a different input, which it would first have to
         re-learn; noise inputs join at zero (or are left out)."""
         args, last = self.args, os.path.join(self.ckdir, "last.pt")
-        if args.resume and os.path.exists(last):
-            start = last
-        elif args.init:
-            start = args.init
-        else:
-            start = None
-        trained = init_layout(start) if start else {"edge_plane": "sobel", "noise": "off"}
+        self.resuming = bool(args.resume and os.path.exists(last))
+        start = last if self.resuming else args.init
+        self.starting_point = StartingPoint(start) if start else None  # start() takes the rest
+        trained = self.starting_point.layout if start else {"edge_plane": "sobel", "noise": "off"}
         if args.edge_plane is None:
             args.edge_plane = trained["edge_plane"]
         elif args.edge_plane != trained["edge_plane"]:
@@ -141,9 +138,10 @@ class Run:
     # ------------------------------------------------------------------------- start ----
     def start(self):
         args, last = self.args, os.path.join(self.ckdir, "last.pt")
+        begin, self.starting_point = self.starting_point, None  # read once, by _choose_layout
         ema_state = None
-        if args.resume and os.path.exists(last):
-            ck = torch.load(last, map_location=self.device)
+        if self.resuming:
+            ck = begin.checkpoint
             state, note = match_noise(self.G, ck["G"])
             self.G.load_state_dict(state)
             if note:  # the parameter list changed: Adam's moments follow the names
@@ -159,19 +157,17 @@ class Run:
             ema_state = ck["G_ema"]
             self.log(f"resumed from {last}: {self.counters}")
             self._apply_learning_rates()
-        elif args.init:
-            self.counters = init_counters(args.init)
-            self.log(f"initialised from {args.init}: {load_portrait_weights(self.G, args.init)}; "
-                     f"{self.counters}")
-            if args.init.endswith(".npz"):  # its discriminators too (Adam starts fresh)
-                portable = D.load_portable(args.init)[0]
-                self._load_discriminators({k[2:]: v for k, v in portable.items() if k.startswith("D_")}, {})
+        elif begin is not None:  # --init FILE
+            self.counters = dict(begin.counters)
+            described = load_generator_state(self.G, begin.generator, begin.described, begin.path)
+            self.log(f"initialised from {begin.path}: {described}; {self.counters}")
+            if begin.discriminators:  # a portable file's (Adam starts fresh)
+                self._load_discriminators(begin.discriminators, {})
             else:
                 self.log("fresh discriminators")
         elif args.resume:
             self.log("no checkpoint to resume from; starting fresh")
-        fresh = not (args.resume and os.path.exists(last)) and not args.init
-        if fresh and self.G.g.conditioning.landmarks is not None:
+        if begin is None and self.G.g.conditioning.landmarks is not None:
             self.log(f"landmark net from {load_landmark_net(self.G)}")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if ema_state is not None:

@@ -17,7 +17,8 @@ import torch
 
 from aiportrait_gen import landmarks as L
 from aiportrait_gen.export import export
-from aiportrait_gen.model import FACE_API_DIR, Portrait, load_landmark_net, load_portrait_weights
+from aiportrait_gen.model import FACE_API_DIR, Portrait, load_landmark_net
+from aiportrait_gen.starting_point import load_portrait_weights
 from aiportrait_gen.template import TIGHT_TEMPLATE, save_aligner
 from aiportrait_gen.tests.test_model import export_and_load
 

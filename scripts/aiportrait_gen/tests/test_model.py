@@ -13,8 +13,9 @@ import unittest
 import torch
 
 from aiportrait_gen.export import export
-from aiportrait_gen.model import (Bottleneck, Portrait, load_portrait_weights, lock_chroma,
+from aiportrait_gen.model import (Bottleneck, Portrait, lock_chroma,
                                   noise_keys)
+from aiportrait_gen.starting_point import load_portrait_weights
 
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 CB = torch.tensor([-0.168736, -0.331264, 0.5]).view(1, 3, 1, 1)

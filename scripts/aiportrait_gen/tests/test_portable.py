@@ -14,7 +14,8 @@ import torch
 
 from aiportrait_gen import data as D
 from aiportrait_gen import export, pack
-from aiportrait_gen.model import Portrait, load_portrait_weights
+from aiportrait_gen.model import Portrait
+from aiportrait_gen.starting_point import load_portrait_weights
 
 
 class Portable(unittest.TestCase):

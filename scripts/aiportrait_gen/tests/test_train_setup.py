@@ -163,6 +163,36 @@ class TinyRun(unittest.TestCase):
                 self.assertEqual(third["step"], 3)
                 self.assertIn("fresh discriminators", open(os.path.join(work2, "train.log")).read())
 
+    def test_the_starting_file_is_read_once(self):
+        """A checkpoint is a whole torch.load and an export a whole TorchScript load: before, the
+        layout, the counters and the weights each read the file again (an export 3 times, a
+        checkpoint twice)."""
+        from unittest import mock
+        from aiportrait_gen.export import export
+        import argparse
+
+        def reads(path, work, *extra):
+            """The trainer's torch.load and TorchScript loads of `path` in a one-step run."""
+            with mock.patch.object(torch, "load", wraps=torch.load) as load, \
+                    mock.patch.object(torch.jit, "load", wraps=torch.jit.load) as jit_load:
+                train.main(["--work", work, "--threads", "1", "--batch", "2", "--steps", "1", *extra])
+            return ([c for c in load.call_args_list if c.args[0] == path],
+                    [c for c in jit_load.call_args_list if c.args[0] == path])
+
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work)
+            last = os.path.join(work, "ckpt", "last.pt")
+            loads, _ = reads(last, work, "--resume")
+            self.assertEqual(len(loads), 1, "--resume: last.pt loaded once")
+            path = os.path.join(work, "g.pt")
+            export(first, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
+                                                   ramp=0.25, raw=False))
+            with tempfile.TemporaryDirectory() as work2:
+                self.tiny_work(work2)
+                loads, jit_loads = reads(path, work2, "--init", path)
+                self.assertEqual((len(loads), len(jit_loads)), (0, 1), "--init EXPORT: one TorchScript load")
+
     def test_the_nose_discriminator_joins_a_resumed_run_when_weighed(self):
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
