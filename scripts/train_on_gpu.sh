@@ -8,7 +8,8 @@
 # alignment matrices; unpacked here into the same 256-px crops). Each NAME runs
 # scripts/train_generator.py with its own work folder on that data, on CUDA, with `--hours`
 # MINUTES/60 and `--portable-out OUT/NAME.npz`, written at every checkpoint (every 2 minutes) so
-# that a run cut short still returns its last one. Give `--init` in the ARGS: the committed export
+# that a run cut short still returns its last one. Without `--init` in the ARGS a run starts from
+# nothing (the 1.0 recipe learns faster so: weights/README.md); with it, from the committed export
 # (fresh discriminators) or an earlier OUT/NAME.npz (its discriminators too). At the end:
 # OUT/logs.txt (every run's log) and OUT/samples.jpg (every run's held-out sample grid, in order).
 # Continue on CPU with `scripts/train_generator.py --init OUT/NAME.npz`; export with
