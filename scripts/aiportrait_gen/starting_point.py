@@ -12,10 +12,10 @@ class StartingPoint:
     """One file a run starts from, read once (a checkpoint is a whole torch.load, an export a
     whole TorchScript load: reading it again per question cost a start-up each time).
 
-    kind: "portable" (data.save_portable's .npz: its EMA generator and discriminators),
-    "export" (a TorchScript generator, e.g. the committed default) or "checkpoint" (the trainer's;
-    `checkpoint` holds the whole dict for --resume).
-    generator: the generator's state dict; described: what it is, for the log.
+    The file is a portable .npz (data.save_portable: its EMA generator and discriminators), an
+    export (a TorchScript generator, e.g. the committed default) or a trainer checkpoint
+    (`checkpoint` then holds the whole dict, for --resume; None otherwise).
+    generator: the generator's state dict; described: which of the three, for the log.
     discriminators: {name: state} (a portable file's; empty otherwise).
     counters: step / images / train_seconds of the run that made it, so the model card reports
     the whole lineage. layout: the generator options it was trained with that change what the
@@ -26,7 +26,7 @@ class StartingPoint:
         self.path, self.checkpoint, self.discriminators = path, None, {}
         if path.endswith(".npz"):
             states, meta = D.load_portable(path)
-            self.kind, self.described = "portable", "portable EMA generator"
+            self.described = "portable EMA generator"
             self.generator = states["G_ema"]
             self.discriminators = {k[2:]: v for k, v in states.items() if k.startswith("D_")}
             self.counters = {k: meta.get(k, 0) for k in ("step", "images", "train_seconds")}
@@ -34,14 +34,14 @@ class StartingPoint:
         else:
             try:
                 module, meta = contract.load(path)
-                self.kind, self.described = "export", "exported generator"
+                self.described = "exported generator"
                 self.generator = module.state_dict()
                 trained = meta.get("training", {})
                 self.counters = {"step": trained.get("step", 0), "images": trained.get("images", 0),
                                  "train_seconds": trained.get("hours", 0.0) * 3600}
             except RuntimeError:  # not TorchScript: a trainer checkpoint
                 ck = torch.load(path, map_location="cpu")
-                self.kind, self.described, self.checkpoint = "checkpoint", "checkpoint", ck
+                self.described, self.checkpoint = "checkpoint", ck
                 self.generator = ck["G"]
                 self.counters = {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
                 trained = ck.get("args", {})
