@@ -109,9 +109,14 @@ class NoDescriptorInTraining(unittest.TestCase):
 class TinyRun(unittest.TestCase):
     """Real trainer runs of one step on 5 random faces."""
 
-    def run_steps(self, work, *extra):
+    @staticmethod
+    def train_one_step(work, *extra):
         train.main(["--work", work, "--threads", "1", "--batch", "2", "--steps", "1",
                     "--log-every", "1", *extra])
+
+    def run_steps(self, work, *extra):
+        """One training step, then its checkpoint."""
+        self.train_one_step(work, *extra)
         return torch.load(os.path.join(work, "ckpt", "last.pt"))
 
     @staticmethod
@@ -175,7 +180,7 @@ class TinyRun(unittest.TestCase):
             """The trainer's torch.load and TorchScript loads of `path` in a one-step run."""
             with mock.patch.object(torch, "load", wraps=torch.load) as load, \
                     mock.patch.object(torch.jit, "load", wraps=torch.jit.load) as jit_load:
-                train.main(["--work", work, "--threads", "1", "--batch", "2", "--steps", "1", *extra])
+                self.train_one_step(work, *extra)  # not run_steps: its own torch.load would count
             return ([c for c in load.call_args_list if c.args[0] == path],
                     [c for c in jit_load.call_args_list if c.args[0] == path])
 
