@@ -35,6 +35,7 @@ def metadata(args, ck, model) -> dict:
                   "bottleneck_min": float(bn.r_min), "bottleneck_max": float(bn.r_max),
                   "colour_cell": int(model.colour_cell),
                   "edge_plane": model.g.conditioning.plane, "noise": model.noise,
+                  "cell_upsample": model.cell_upsample,
                   "ramp": args.ramp, "weights": "raw" if args.raw else "ema"})
 
 

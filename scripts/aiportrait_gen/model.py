@@ -27,22 +27,37 @@ BOTTLENECK_MIN = 10.0  # r(1)
 
 # ----------------------------------------------------------------------------------- model ----
 
+CELL_UPSAMPLES = ("bilinear", "bicubic")
+
+
 class Bottleneck(nn.Module):
     """Face x (N,3,H,W in [-1,1]) and strength s (N,) -> the face at resolution r(s) =
-    r_max (r_min / r_max)^s px, bilinearly back to H x W. A non-integer r blends the two integer
-    resolutions around it, so the dial is continuous and nothing finer than ceil(r) px passes.
+    r_max (r_min / r_max)^s px, back to H x W by `upsample` (CELL_UPSAMPLES). A non-integer r
+    blends the two integer resolutions around it, so the dial is continuous and nothing finer than
+    ceil(r) px passes.
+
+    Why bicubic (2026-12-07): bilinear upsampling of 10-25 px cells is continuous, but its slope
+    jumps at every cell, so the bottleneck image's gradient is a grid of cell-sized blocks and a
+    jaw's or a cheek's outline bends at each cell (a disc's outline wobbles 2x as much as with
+    bicubic: tests/test_model.py); 1.0-F drew jagged jaw outlines. Bicubic keeps the slope
+    continuous from the same cells: the same information, a smoother picture of it (it rings a
+    little at edges sharper than a cell). Bilinear stays for the weights trained with it.
 
     The same function is the generator's input, the conditional discriminators' condition and
     the consistency loss's target (losses.consistency_l1): a portrait reproduces its own
     condition exactly when it agrees with the photo at r(s), so a discriminator conditioned on it
     judges realism, not the deviation from the photo that makes the new identity."""
 
-    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX):
+    def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
+                 upsample: str = "bilinear"):
         super().__init__()
         if not 1.0 <= r_min <= r_max:
             raise ValueError(f"bottleneck: need 1 <= r_min ({r_min}) <= r_max ({r_max})")
+        if upsample not in CELL_UPSAMPLES:
+            raise ValueError(f"cell upsampling: '{upsample}' is none of {', '.join(CELL_UPSAMPLES)}")
         self.r_min = r_min
         self.r_max = r_max
+        self.upsample = upsample
 
     def resolution(self, s: torch.Tensor) -> torch.Tensor:
         return self.r_max * (self.r_min / self.r_max) ** s.clamp(0.0, 1.0)
@@ -51,7 +66,7 @@ class Bottleneck(nn.Module):
         if size >= x.shape[2]:
             return x
         small = F.adaptive_avg_pool2d(x, [size, size])
-        return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode="bilinear",
+        return F.interpolate(small, size=[x.shape[2], x.shape[3]], mode=self.upsample,
                              align_corners=False)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -87,11 +102,11 @@ class Conditioning(nn.Module):
     - "features": only the eyes', brows' and lips' lines (landmarks.CHAINS says why)."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 plane: str = "sobel"):
+                 plane: str = "sobel", upsample: str = "bilinear"):
         super().__init__()
         if plane not in PLANES:
             raise ValueError(f"line plane: '{plane}' is none of {', '.join(PLANES)}")
-        self.bottleneck = Bottleneck(r_min, r_max)
+        self.bottleneck = Bottleneck(r_min, r_max, upsample)
         self.plane = plane
         self.landmarks = LandmarkMap(0.75, CHAINS[plane]) if plane in CHAINS else None
         sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4.0
@@ -216,9 +231,9 @@ class Generator(nn.Module):
     """Face (N,3,128,128 in [-1,1]) + strength (N,) -> re-created face at 128 px."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
-                 plane: str = "sobel", noise: bool = False):
+                 plane: str = "sobel", noise: bool = False, upsample: str = "bilinear"):
         super().__init__()
-        self.conditioning = Conditioning(r_min, r_max, plane)
+        self.conditioning = Conditioning(r_min, r_max, plane, upsample)
         self.unet = UNet(noise=noise)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -252,22 +267,24 @@ class Detail256(nn.Module):
         return up + F.pixel_shuffle(self.out(h), 2)
 
 
-def _cells(x: torch.Tensor, cell: int) -> torch.Tensor:
-    """x averaged over cell x cell squares, bilinearly back to full size."""
-    return F.interpolate(F.avg_pool2d(x, cell), size=[x.shape[2], x.shape[3]], mode="bilinear",
+def _cells(x: torch.Tensor, cell: int, upsample: str) -> torch.Tensor:
+    """x averaged over cell x cell squares, back to full size by `upsample` (CELL_UPSAMPLES)."""
+    return F.interpolate(F.avg_pool2d(x, cell), size=[x.shape[2], x.shape[3]], mode=upsample,
                          align_corners=False)
 
 
-def lock_chroma(out: torch.Tensor, x: torch.Tensor, cell: int) -> torch.Tensor:
+def lock_chroma(out: torch.Tensor, x: torch.Tensor, cell: int,
+                upsample: str = "bilinear") -> torch.Tensor:
     """`out` with its chroma (YCbCr Cb, Cr) averaged over `cell`-px cells replaced by that of the
     photo `x`; luma and the finer chroma stay the generator's. Why: the portraits drifted in tint
     (grayscale photos came out cyan, some skins mustard) although the generator is given the
     photo's colours at that scale; the lock makes that a guarantee instead of a loss term's hope.
     At cells no finer than the colour map of the abstraction it gives back no detail the
-    generator was not given."""
+    generator was not given. The correction is upsampled as the bottleneck's cells are
+    (Bottleneck says why bicubic)."""
     cb = torch.tensor([-0.168736, -0.331264, 0.5], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     cr = torch.tensor([0.5, -0.418688, -0.081312], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    d = _cells(x - out, cell)
+    d = _cells(x - out, cell, upsample)
     dcb, dcr = (d * cb).sum(1, keepdim=True), (d * cr).sum(1, keepdim=True)
     # YCbCr -> RGB for a pure chroma change (luma unchanged)
     return out + torch.cat([1.402 * dcr, -0.344136 * dcb - 0.714136 * dcr, 1.772 * dcb], 1)
@@ -283,13 +300,16 @@ class Portrait(nn.Module):
     4. below strength `ramp` the output is blended towards x linearly, so strength 0 returns the
        aligned face exactly (forward only: training optimises `generate`).
     With `noise` (the trainer's --noise), the U-Net's 64- and 128-px decoder blocks and the
-    detail head get a noise input (NoiseInjection: a fixed field once exported)."""
+    detail head get a noise input (NoiseInjection: a fixed field once exported). `cell_upsample`
+    (the trainer's --cell-upsample) brings the bottleneck's and the chroma lock's cells back to
+    full size."""
 
     def __init__(self, r_min: float = BOTTLENECK_MIN, r_max: float = BOTTLENECK_MAX,
                  ramp: float = 0.25, colour_cell: int = 32, plane: str = "sobel",
-                 noise: bool = False):
+                 noise: bool = False, cell_upsample: str = "bilinear"):
         super().__init__()
-        self.g = Generator(r_min, r_max, plane, noise)
+        self.g = Generator(r_min, r_max, plane, noise, cell_upsample)
+        self.cell_upsample = cell_upsample
         self.detail = Detail256(noise=noise)
         self.noise = noise
         self.ramp = ramp
@@ -303,7 +323,7 @@ class Portrait(nn.Module):
         top = x - F.interpolate(small, scale_factor=2.0, mode="bilinear", align_corners=False)
         out = self.detail(self.g(small, s), top, s, self.fidelity_until)
         if self.colour_cell > 0:
-            out = lock_chroma(out, x, self.colour_cell)
+            out = lock_chroma(out, x, self.colour_cell, self.cell_upsample)
         return out
 
     def forward(self, x: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
@@ -320,7 +340,7 @@ def portrait_for(args: dict, ramp: float = 0.25) -> Portrait:
     return Portrait(float(args.get("bottleneck_min", BOTTLENECK_MIN)),
                     float(args.get("bottleneck_max", BOTTLENECK_MAX)), ramp,
                     int(args.get("colour_cell", 32)), args.get("edge_plane") or "sobel",
-                    args.get("noise") in (True, "on"))
+                    args.get("noise") in (True, "on"), args.get("cell_upsample") or "bilinear")
 
 
 _LANDMARK_PREFIX = "g.conditioning.landmarks."

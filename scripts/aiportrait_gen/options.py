@@ -1,12 +1,12 @@
 """The trainer's command line (aiportrait_gen.train): every option, its default and why, in one
-place. Loss weights are read again on every --resume (pass them again); --edge-plane and --noise
-follow the starting point unless given."""
+place. Loss weights are read again on every --resume (pass them again); --edge-plane, --noise and
+--cell-upsample follow the starting point unless given."""
 import argparse
 import os
 
 import torch
 
-from .model import BOTTLENECK_MAX, BOTTLENECK_MIN, PLANES
+from .model import BOTTLENECK_MAX, BOTTLENECK_MIN, CELL_UPSAMPLES, PLANES
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
@@ -52,6 +52,10 @@ def parse_args(argv=None):
                     help="noise inputs in the U-Net's finest decoder blocks and the detail head "
                          "(model.NoiseInjection, starting at zero); default: what the --resume "
                          "checkpoint or --init file was trained with, else off")
+    ap.add_argument("--cell-upsample", choices=CELL_UPSAMPLES, default=None,
+                    help="how the bottleneck image and the chroma lock's cells come back to full "
+                         "size (model.Bottleneck says why bicubic); default: what the --resume "
+                         "checkpoint or --init file was trained with, else bilinear")
     ap.add_argument("--colour-cell", type=int, default=32,
                     help="lock the portrait's chroma on cells of this many px at 256 to the photo's "
                          "(model.lock_chroma); 0 = off")

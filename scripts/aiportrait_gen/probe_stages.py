@@ -31,7 +31,7 @@ def stage_columns(model: Portrait, faces: torch.Tensor, strength: float) -> list
         unet = F.interpolate(model.g(F.avg_pool2d(faces, 2), s), scale_factor=2.0, mode="bilinear",
                              align_corners=False)
         if model.colour_cell > 0:
-            unet = lock_chroma(unet, faces, model.colour_cell)
+            unet = lock_chroma(unet, faces, model.colour_cell, model.cell_upsample)
         portrait = model.generate(faces, s)
     return [faces, unet.clamp(-1, 1), portrait.clamp(-1, 1), ((portrait - unet).abs() * 4 - 1).clamp(-1, 1)]
 

@@ -8,6 +8,10 @@ from . import data as D
 from .model import Portrait, load_generator_state
 
 
+# The layout of a run with no starting point (options.py's --edge-plane, --noise, --cell-upsample).
+FRESH_LAYOUT = {"edge_plane": "sobel", "noise": "off", "cell_upsample": "bilinear"}
+
+
 class StartingPoint:
     """One file a run starts from, read once (a checkpoint is a whole torch.load, an export a
     whole TorchScript load: reading it again per question cost a start-up each time).
@@ -20,7 +24,7 @@ class StartingPoint:
     counters: step / images / train_seconds of the run that made it, so the model card reports
     the whole lineage. layout: the generator options it was trained with that change what the
     generator is: its line plane (files from before the option: "sobel", the only plane there
-    was) and its noise inputs (before: none)."""
+    was), its noise inputs (before: none) and its cell upsampling (before: bilinear)."""
 
     def __init__(self, path: str):
         self.path, self.checkpoint, self.discriminators = path, None, {}
@@ -46,8 +50,9 @@ class StartingPoint:
                 self.counters = {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
                 trained = ck.get("args", {})
         noise = trained.get("noise", False)
-        self.layout = {"edge_plane": trained.get("edge_plane", "sobel"),
-                       "noise": noise if isinstance(noise, str) else ("on" if noise else "off")}
+        self.layout = {"edge_plane": trained.get("edge_plane", FRESH_LAYOUT["edge_plane"]),
+                       "noise": noise if isinstance(noise, str) else ("on" if noise else "off"),
+                       "cell_upsample": trained.get("cell_upsample", "bilinear")}
 
 
 def load_portrait_weights(model: Portrait, path: str) -> str:

@@ -25,7 +25,7 @@ from .losses import (ComponentCrops, active_discriminators, consistency_l1, d_lo
                      g_losses)
 from .model import load_generator_state, load_landmark_net, match_noise, portrait_for
 from .options import parse_args  # noqa: F401 (train.parse_args: the trainer's one option list)
-from .starting_point import StartingPoint, load_adam_by_name
+from .starting_point import FRESH_LAYOUT, StartingPoint, load_adam_by_name
 from .template import TIGHT_TEMPLATE
 
 class StepClock:
@@ -116,24 +116,21 @@ class Run:
             f"discriminators {', '.join(self.Ds)}")
 
     def _choose_layout(self):
-        """--edge-plane and --noise follow the starting point unless given: continuing a
-        generator with the other plane is a different input, which it would first have to
-        re-learn; noise inputs join at zero (or are left out)."""
+        """--edge-plane, --noise and --cell-upsample follow the starting point unless given:
+        continuing a generator with the other plane or cell upsampling is a different input, which
+        it would first have to re-learn; noise inputs join at zero (or are left out)."""
         args, last = self.args, os.path.join(self.ckdir, "last.pt")
         self.resuming = bool(args.resume and os.path.exists(last))
         start = last if self.resuming else args.init
         self.starting_point = StartingPoint(start) if start else None  # start() takes the rest
-        trained = self.starting_point.layout if start else {"edge_plane": "sobel", "noise": "off"}
-        if args.edge_plane is None:
-            args.edge_plane = trained["edge_plane"]
-        elif args.edge_plane != trained["edge_plane"]:
-            self.log(f"edge plane: {start} was trained with '{trained['edge_plane']}', this run "
-                     f"uses '{args.edge_plane}' (the U-Net re-learns its input)")
-        if args.noise is None:
-            args.noise = trained["noise"]
-        elif args.noise != trained["noise"]:
-            self.log(f"noise inputs: {start} was trained with them {trained['noise']}, this run "
-                     f"{args.noise}")
+        trained = self.starting_point.layout if start else FRESH_LAYOUT
+        said = {"edge_plane": "edge plane", "noise": "noise inputs", "cell_upsample": "cell upsampling"}
+        for key, name in said.items():
+            if getattr(args, key) is None:
+                setattr(args, key, trained[key])
+            elif getattr(args, key) != trained[key]:
+                self.log(f"{name}: {start} was trained with '{trained[key]}', this run uses "
+                         f"'{getattr(args, key)}' (the generator re-learns it)")
 
     # ------------------------------------------------------------------------- start ----
     def start(self):

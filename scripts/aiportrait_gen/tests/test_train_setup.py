@@ -230,6 +230,25 @@ class TinyRun(unittest.TestCase):
             self.tiny_work(work)
             self.assertEqual(self.run_steps(work)["args"]["edge_plane"], "sobel")
 
+    def test_cell_upsampling_follows_the_starting_point_unless_given(self):
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            self.assertEqual(self.run_steps(work)["args"]["cell_upsample"], "bilinear")
+        with tempfile.TemporaryDirectory() as work:
+            self.tiny_work(work)
+            first = self.run_steps(work, "--cell-upsample", "bicubic")
+            self.assertEqual(self.run_steps(work, "--resume")["args"]["cell_upsample"], "bicubic")
+            path = os.path.join(work, "g.pt")
+            from aiportrait_gen.export import export
+            import argparse
+            export(first, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
+                                                   ramp=0.25, raw=False))
+            with tempfile.TemporaryDirectory() as work2:
+                self.tiny_work(work2)
+                self.assertEqual(self.run_steps(work2, "--init", path)["args"]["cell_upsample"], "bicubic")
+            self.run_steps(work, "--resume", "--cell-upsample", "bilinear")
+            self.assertIn("cell upsampling: ", open(os.path.join(work, "train.log")).read())
+
     def test_noise_inputs_join_a_resumed_run_and_adam_keeps_the_other_moments(self):
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
@@ -237,7 +256,7 @@ class TinyRun(unittest.TestCase):
             self.assertEqual(first["args"]["noise"], "off")
             second = self.run_steps(work, "--resume", "--noise", "on")
             log = open(os.path.join(work, "train.log")).read()
-            self.assertIn("was trained with them off, this run on", log)
+            self.assertIn("was trained with 'off', this run uses 'on'", log)
             self.assertIn("noise inputs added at zero", log)
             self.assertIn("g.unet.n0.weight", second["G"])
             # the first parameter kept its Adam moments (one more step: two steps' count)
