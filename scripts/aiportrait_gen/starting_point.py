@@ -50,7 +50,7 @@ class StartingPoint:
                 self.counters = {k: ck.get(k, 0) for k in ("step", "images", "train_seconds")}
                 trained = ck.get("args", {})
         noise = trained.get("noise", False)
-        self.layout = {"edge_plane": trained.get("edge_plane", FRESH_LAYOUT["edge_plane"]),
+        self.layout = {"edge_plane": trained.get("edge_plane", "sobel"),
                        "noise": noise if isinstance(noise, str) else ("on" if noise else "off"),
                        "cell_upsample": trained.get("cell_upsample", "bilinear")}
 
