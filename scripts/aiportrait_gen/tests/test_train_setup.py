@@ -2,6 +2,7 @@
 not count as training time, a tiny real run that resumes (a discriminator the checkpoint lacks
 starts fresh, the others continue), the probe of a checkpoint's discriminators, and the design
 rule that no face descriptor takes part in training."""
+import argparse
 import json
 import os
 import signal
@@ -114,6 +115,13 @@ class TinyRun(unittest.TestCase):
         train.main(["--work", work, "--threads", "1", "--batch", "2", "--steps", "1",
                     "--log-every", "1", *extra])
 
+    @staticmethod
+    def export_for_init(ck, path):
+        """`ck` exported as an --init file."""
+        from aiportrait_gen.export import export
+        export(ck, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
+                                            ramp=0.25, raw=False))
+
     def run_steps(self, work, *extra):
         """One training step, then its checkpoint."""
         self.train_one_step(work, *extra)
@@ -157,11 +165,8 @@ class TinyRun(unittest.TestCase):
             self.assertLess(float(moved), 5e-3, "one more Adam step from the checkpoint, not a fresh start")
             self.assertIn("discriminators starting fresh: mouth", open(os.path.join(work, "train.log")).read())
             # an export of it loads as a start for a new run (a fresh machine starts from git)
-            from aiportrait_gen.export import export
-            import argparse
             path = os.path.join(work, "g.pt")
-            export(second, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
-                                                    ramp=0.25, raw=False))
+            self.export_for_init(second, path)
             with tempfile.TemporaryDirectory() as work2:
                 self.tiny_work(work2)
                 third = self.run_steps(work2, "--init", path)
@@ -173,8 +178,6 @@ class TinyRun(unittest.TestCase):
         layout, the counters and the weights each read the file again (an export 3 times, a
         checkpoint twice)."""
         from unittest import mock
-        from aiportrait_gen.export import export
-        import argparse
 
         def reads(path, work, *extra):
             """The trainer's torch.load and TorchScript loads of `path` in a one-step run."""
@@ -191,8 +194,7 @@ class TinyRun(unittest.TestCase):
             loads, _ = reads(last, work, "--resume")
             self.assertEqual(len(loads), 1, "--resume: last.pt loaded once")
             path = os.path.join(work, "g.pt")
-            export(first, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
-                                                   ramp=0.25, raw=False))
+            self.export_for_init(first, path)
             with tempfile.TemporaryDirectory() as work2:
                 self.tiny_work(work2)
                 loads, jit_loads = reads(path, work2, "--init", path)
@@ -212,14 +214,11 @@ class TinyRun(unittest.TestCase):
             self.assertNotIn("nose", third["D"])
 
     def test_the_edge_plane_follows_the_starting_point_unless_given(self):
-        from aiportrait_gen.export import export
         from aiportrait_gen.model import Portrait
-        import argparse
         with tempfile.TemporaryDirectory() as work:
             self.tiny_work(work)
             path = os.path.join(work, "g.pt")
-            export({"G_ema": Portrait(plane="none").state_dict(), "args": {"edge_plane": "none"}},
-                   path, argparse.Namespace(name="t", version="0", default_strength=0.8, ramp=0.25, raw=False))
+            self.export_for_init({"G_ema": Portrait(plane="none").state_dict(), "args": {"edge_plane": "none"}}, path)
             self.assertEqual(self.run_steps(work, "--init", path)["args"]["edge_plane"], "none")
             self.assertEqual(self.run_steps(work, "--resume")["args"]["edge_plane"], "none")
             self.assertNotIn("edge plane:", open(os.path.join(work, "train.log")).read())
@@ -239,10 +238,7 @@ class TinyRun(unittest.TestCase):
             first = self.run_steps(work, "--cell-upsample", "bicubic")
             self.assertEqual(self.run_steps(work, "--resume")["args"]["cell_upsample"], "bicubic")
             path = os.path.join(work, "g.pt")
-            from aiportrait_gen.export import export
-            import argparse
-            export(first, path, argparse.Namespace(name="t", version="0", default_strength=0.8,
-                                                   ramp=0.25, raw=False))
+            self.export_for_init(first, path)
             with tempfile.TemporaryDirectory() as work2:
                 self.tiny_work(work2)
                 self.assertEqual(self.run_steps(work2, "--init", path)["args"]["cell_upsample"], "bicubic")
