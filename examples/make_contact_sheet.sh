@@ -69,8 +69,8 @@ for j, (title, _) in enumerate(cols):
     cv2.putText(canvas, title, (j * S + 8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1,
                 cv2.LINE_AA)
 for k, n in enumerate(names):
-    i = k // per_row
-    for j, (_, d) in enumerate(cols[(k % per_row) * width:(k % per_row + 1) * width], (k % per_row) * width):
+    i, first = k // per_row, (k % per_row) * width  # this face's row and first column
+    for j, (_, d) in enumerate(cols[first:first + width], first):
         img = cv2.imread(os.path.join(tmp, d, n + ".png"))
         if img is None:
             continue
