@@ -21,18 +21,18 @@ sheet="${2:-$repo/examples/contact_sheet.png}"
 rows="${3:-6}"
 work="${4:-${AIPORTRAIT_TRAIN_DIR:-$repo/../aiportrait-train}}"
 layout="${5:-dial}"
-[[ "$layout" == dial || "$layout" == pairs ]] || { echo "layout: '$layout' is neither dial nor pairs" >&2; exit 2; }
-cli="$repo/build/aiportrait"
+[[ "$layout" == dial || "$layout" == pairs ]] || { echo "make_contact_sheet: layout '$layout' is neither dial nor pairs" >&2; exit 2; }
+cli="${AIPORTRAIT_BIN:-$repo/build/aiportrait}"  # tests pass the binary they built
 
-[[ -f "$work/heldout.txt" ]] || { echo "run scripts/prepare_training_data.sh first" >&2; exit 2; }
+[[ -f "$work/heldout.txt" ]] || { echo "make_contact_sheet: $work/heldout.txt: no such file (run scripts/prepare_training_data.sh first)" >&2; exit 2; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 total=$(wc -l < "$work/heldout.txt")
-step=$(( total / rows )); [[ $step -ge 1 ]] || step=1
+step=$(( total / rows )); [[ $step -ge 1 ]] || step=1  # FACES > half the list: the first FACES
 src="$(find "$work/utk/" -mindepth 1 -maxdepth 1 -type d | head -n1)"
-[[ -n "$src" ]] || { echo "no extracted photos under $work/utk (run scripts/prepare_training_data.sh)" >&2; exit 2; }
-awk -v s="$step" -v r="$rows" 'NR % s == 1 && c < r { print; c++ }' "$work/heldout.txt" \
+[[ -n "$src" ]] || { echo "make_contact_sheet: no extracted photos under $work/utk (run scripts/prepare_training_data.sh)" >&2; exit 2; }
+awk -v s="$step" -v r="$rows" '(NR - 1) % s == 0 && c < r { print; c++ }' "$work/heldout.txt" \
     | while read -r name; do ls "$src/$name".* ; done > "$tmp/inputs.txt"
 
 # Strength 0 gives the aligned face itself, exactly (the model blends back to its input below
