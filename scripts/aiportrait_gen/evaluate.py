@@ -13,8 +13,11 @@ weights/eval/faceres is absent: scripts/fetch_models.sh --eval). KID is on face-
 pooled features and on a randomly initialised CNN's (aiportrait_gen.critic.RandomFeatures).
 The fresh critic (aiportrait_gen.critic: a CNN trained from scratch to tell the originals from
 each row's images, 50 % = indistinguishable; the mean of --critic-runs seeds) runs on the rows
-named by --critic; --surest writes the 16 default portraits it is surest about;
---critic-regions shows where its signal lives. Prints a table and writes it as JSON (--out).
+named by --critic, with the share of each row's images it tells from the originals at a 5 % false-alarm rate
+(a minority of clearly injured faces that the accuracy averages away); --critic-windows trains it again on the
+eye and mouth windows at full resolution at the default; --surest writes the 16 default portraits
+it is surest about (and each window's 16, beside their originals); --critic-regions shows where
+its signal lives. Prints a table and writes it as JSON (--out).
 """
 import argparse
 import json
@@ -168,6 +171,12 @@ def check_targets(rows, default_name) -> list:
     return checks
 
 
+def window_picture(surest: str, window: str) -> str:
+    """--surest's path with the window's name before the extension: where its 16 go."""
+    stem, ext = os.path.splitext(surest)
+    return f"{stem}_{window}{ext or '.png'}"
+
+
 def anchor_images(crops: np.ndarray, name: str) -> np.ndarray:
     """The originals made worse in a known way: "blur SIGMA" (Gaussian), "jpeg Q"."""
     kind, value = name.split()
@@ -204,6 +213,11 @@ def main(argv=None) -> int:
                     help="critics (seeds 0 ..) per judged row; the row gets their mean (one run's spread "
                          "is +-2-4 points: aiportrait_gen.critic.repeated_test)")
     ap.add_argument("--surest", help="write the 16 default portraits the critic is surest about here (PNG)")
+    ap.add_argument("--critic-windows", default=",".join(R.WINDOWS),
+                    help="the critic's recipe again on these windows of the default portraits at "
+                         "full resolution, where smeared mouths and dissolving eyes are a few pixels "
+                         f"at 96 px (aiportrait_gen.critic_regions; one of {', '.join(R.REGIONS)}; "
+                         "'' = none; --critic-runs critics each, ~2 min per run per 735 faces on 2 threads)")
     ap.add_argument("--critic-regions", default="",
                     help="where the critic's signal lives at the default: these regions "
                          f"({','.join(R.REGIONS)} or 'all') swapped both ways, and the portraits "
@@ -217,6 +231,10 @@ def main(argv=None) -> int:
     unknown = set(args.critic_regions.split(",")) - set(R.REGIONS) - {"all", ""}
     if unknown:
         ap.error(f"--critic-regions: unknown {', '.join(sorted(unknown))} (one of {', '.join(R.REGIONS)}, or all)")
+    windows = [w.strip() for w in args.critic_windows.split(",") if w.strip()]
+    unknown = set(windows) - set(R.REGIONS)
+    if unknown:
+        ap.error(f"--critic-windows: unknown {', '.join(sorted(unknown))} (one of {', '.join(R.REGIONS)})")
     torch.set_num_threads(args.threads)
 
     model, meta = contract.load(args.model)
@@ -240,8 +258,19 @@ def main(argv=None) -> int:
         r = row(name, crops, images, ref, judges(images))
         if {"all", kind, name} & judged_by_critic:
             r["critic"], r["critic_runs"], p = C.repeated_test(prepared, C.prepare(images), args.critic_runs)
+            r["critic_tell"] = C.tell_share(p)
             if kind == "default" and args.surest:
-                cv2.imwrite(args.surest, C.surest(images, p)[:, :, ::-1])
+                cv2.imwrite(args.surest, C.surest(images, C.second(p))[:, :, ::-1])
+            if kind == "default" and windows:
+                boxes = R.region_boxes(template, crops.shape[1])
+                for w, (acc, runs, pw) in R.window_critics(crops, images, template, windows,
+                                                           args.critic_runs).items():
+                    r[f"critic_{w}"], r[f"critic_{w}_runs"] = acc, runs
+                    r[f"critic_{w}_tell"] = C.tell_share(pw)
+                    if args.surest:
+                        x0, y0, x1, y1 = boxes[w]
+                        pairs = C.surest_pairs(crops[:, y0:y1, x0:x1], images[:, y0:y1, x0:x1], C.second(pw))
+                        cv2.imwrite(window_picture(args.surest, w), pairs[:, :, ::-1])
         rows.append(r)
         return r
 
@@ -261,12 +290,16 @@ def main(argv=None) -> int:
     if {"all", "anchors"} & judged_by_critic:
         add("real", crops, "anchors")  # real vs real: the critic's floor, ~50 %
     print_table(rows)
-    shown = set()  # the default row is a copy of its s= row: its runs once
+    shown = set()  # the default row is a copy of its s= row: its critics once
     for r in rows:
-        runs = r.get("critic_runs", [])
-        if len(runs) > 1 and id(runs) not in shown:
-            shown.add(id(runs))
-            print(f"  critic runs of {r['name']}: " + " / ".join(f"{100 * a:.1f}%" for a in runs))
+        if "critic" not in r or id(r["critic_runs"]) in shown:
+            continue
+        shown.add(id(r["critic_runs"]))
+        for w in [""] + [f"_{w}" for w in windows if f"critic_{w}" in r]:
+            what = f"{w[1:]} window critic" if w else "critic"
+            print(f"  {what} of {r['name']}: {100 * r['critic' + w]:.1f}% ("
+                  + " / ".join(f"{100 * a:.1f}%" for a in r[f"critic{w}_runs"])
+                  + f"), tells {100 * r[f'critic{w}_tell']:.1f}% at {100 * C.TELL_FALSE_ALARMS:g}% false alarms")
     if region_rows:
         print(f"where the critic looks (strength {default:g}):")
         for name, acc in region_rows:

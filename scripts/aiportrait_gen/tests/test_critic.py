@@ -44,12 +44,16 @@ class FreshCritic(unittest.TestCase):
     def test_a_sigma_3_blur_is_told_from_sharp_images(self):
         acc, p = critic.two_sample_test(self.real, critic.prepare(blurred(self.images, 3.0), seed=1))
         self.assertGreaterEqual(acc, 0.90)
-        self.assertEqual(int(np.isfinite(p).sum()), 80, "a probability for every blurred image")
+        self.assertEqual(int(np.isfinite(p).sum()), 160, "a held-out probability for every image")
+        self.assertEqual(int(np.isfinite(critic.second(p)).sum()), 80, "80 of them blurred")
+        self.assertGreater(np.nanmean(critic.second(p)), np.mean(p[0::2]) + 0.5)
+        self.assertGreaterEqual(critic.tell_share(p), 0.8)
 
     def test_sharp_against_sharp_is_chance(self):
         other = critic.prepare(synthetic(160, 7), seed=2)
-        acc, _ = critic.two_sample_test(self.real, other)
+        acc, p = critic.two_sample_test(self.real, other)
         self.assertLess(abs(acc - 0.5), 0.15)
+        self.assertLess(critic.tell_share(p), 0.2)  # 5 % expected; 80 images each
 
     def test_repeated_runs_are_the_seeds_mean(self):
         blur = critic.prepare(blurred(self.images, 3.0), seed=1)
@@ -72,6 +76,39 @@ class FreshCritic(unittest.TestCase):
         out = critic.prepare(img)
         self.assertEqual(out.shape, (1, 3, 96, 96))
         self.assertGreater(out.min(), 0.9)  # white everywhere, up to JPEG error
+
+    def test_prepare_window_keeps_the_box_at_full_resolution(self):
+        img = np.zeros((2, 256, 256, 3), np.uint8)
+        img[:, 40:60, 10:50] = 255  # exactly the box
+        out = critic.prepare_window(img, (10, 40, 50, 60))
+        self.assertEqual(out.shape, (2, 3, 20, 40))
+        self.assertGreater(out.min(), 0.9)  # white everywhere, up to JPEG error
+
+    def test_prepare_is_the_fixed_recipe(self):
+        # the window critics share prepare's JPEG step; the whole-face input must not move
+        img = self.images[:3]
+        rng = np.random.default_rng(5)
+        for i, out in enumerate(critic.prepare(img, seed=5)):
+            small = cv2.resize(np.ascontiguousarray(img[i, 32:224, 32:224]), (96, 96),
+                               interpolation=cv2.INTER_AREA)
+            ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 96))])
+            want = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).transpose(2, 0, 1) / 127.5 - 1.0
+            np.testing.assert_allclose(out, want, atol=1e-6)
+
+    def test_tell_share_is_the_true_positives_at_the_false_alarm_rate(self):
+        real = np.linspace(0, 1, 21)[:20]  # 0, 0.05, ..., 0.95: the 95th percentile is ~0.90
+        p = np.empty(40)
+        p[0::2], p[1::2] = real, np.r_[np.full(15, 0.2), np.full(5, 0.99)]
+        self.assertAlmostEqual(critic.tell_share(p), 5 / 20)
+        self.assertAlmostEqual(critic.tell_share(p, 0.5), 5 / 20)
+        self.assertAlmostEqual(critic.tell_share(p, 0.99), 1.0)
+
+    def test_surest_pairs_put_each_original_beside_its_portrait(self):
+        a = np.stack([np.full((2, 3, 3), v, np.uint8) for v in range(3)])
+        b = a + 100
+        col = critic.surest_pairs(a, b, np.array([np.nan, 0.2, 0.9]), count=2)
+        self.assertEqual(col.shape, (4, 6, 3))
+        self.assertEqual([int(col[0, 0, 0]), int(col[0, 3, 0]), int(col[2, 0, 0])], [2, 102, 1])
 
     def test_random_feature_kid_sees_blur_and_not_a_second_draw(self):
         sharp = critic.random_features(self.real)

@@ -52,5 +52,25 @@ class WhereTheCriticLooks(unittest.TestCase):
         self.assertLess(abs(rows["originals, portraits' mouth"] - 0.5), 0.15, rows)
 
 
+class WindowCritics(unittest.TestCase):
+    def test_a_flaw_in_the_mouth_is_seen_by_its_window_only(self):
+        # The flaw: the mouth window flat grey; the eye window of the same images is the
+        # original's. (A sigma-3 blur of the window gave 73 % on these 240 synthetic images at
+        # 2 folds x 15 epochs: the real faces' numbers are in critic_regions' docstring.)
+        originals = synthetic(240, 0)
+        x0, y0, x1, y1 = R.region_boxes(TIGHT_TEMPLATE, 256)["mouth"]
+        portraits = originals.copy()
+        portraits[:, y0:y1, x0:x1] = 128
+        got = R.window_critics(originals, portraits, TIGHT_TEMPLATE, ("eyes", "mouth"), runs=1,
+                               folds=2, epochs=15)
+        self.assertGreaterEqual(got["mouth"][0], 0.85, got["mouth"][0])
+        self.assertLess(abs(got["eyes"][0] - 0.5), 0.15, got["eyes"][0])
+
+    def test_unknown_window_is_named(self):
+        img = np.zeros((2, 256, 256, 3), np.uint8)
+        with self.assertRaisesRegex(ValueError, "ears"):
+            R.window_critics(img, img, TIGHT_TEMPLATE, ("ears",))
+
+
 if __name__ == "__main__":
     unittest.main()

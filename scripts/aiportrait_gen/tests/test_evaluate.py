@@ -2,7 +2,10 @@
 crash on the missing dial rows (it did, with a KeyError on 's=0')."""
 import unittest
 
-from aiportrait_gen.evaluate import check_targets
+import contextlib
+import io
+
+from aiportrait_gen.evaluate import check_targets, main, window_picture
 
 
 def row(name, faceapi_median=0.5, faceres_median=0.29):
@@ -39,6 +42,19 @@ class CheckTargets(unittest.TestCase):
         self.assertFalse(checks["fresh critic <= 65% at the default"])
         d["critic"] = 0.60
         self.assertTrue(dict(check_targets([d], "default 0.9"))["fresh critic <= 65% at the default"])
+
+
+class CriticWindows(unittest.TestCase):
+    def test_each_window_picture_is_named_after_the_surest_picture(self):
+        self.assertEqual(window_picture("/tmp/surest.png", "mouth"), "/tmp/surest_mouth.png")
+        self.assertEqual(window_picture("out/s", "eyes"), "out/s_eyes.png")
+
+    def test_an_unknown_window_is_a_usage_error_before_any_work(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as ctx:
+            main(["/nonexistent/model.pt", "--critic-windows", "eyes,ears"])
+        self.assertEqual(ctx.exception.code, 2)
+        self.assertIn("ears", err.getvalue())
 
 
 if __name__ == "__main__":
