@@ -13,11 +13,11 @@ weights/eval/faceres is absent: scripts/fetch_models.sh --eval). KID is on face-
 pooled features and on a randomly initialised CNN's (aiportrait_gen.critic.RandomFeatures).
 The fresh critic (aiportrait_gen.critic: a CNN trained from scratch to tell the originals from
 each row's images, 50 % = indistinguishable; the mean of --critic-runs seeds) runs on the rows
-named by --critic, with the share of each row's images it tells from the originals at a 5 % false-alarm rate
-(a minority of clearly injured faces that the accuracy averages away); --critic-windows trains it again on the
-eye and mouth windows at full resolution at the default; --surest writes the 16 default portraits
-it is surest about (and each window's 16, beside their originals); --critic-regions shows where
-its signal lives. Prints a table and writes it as JSON (--out).
+named by --critic, with the share of each row's images it tells from the originals at a 5 %
+false-alarm rate (a minority of clearly injured faces that the accuracy averages away);
+--critic-windows trains it again on the eye and mouth windows at full resolution at the default;
+--surest writes the 16 default portraits it is surest about (and each window's 16, beside their
+originals); --critic-regions shows where its signal lives. Prints a table and writes it as JSON (--out).
 """
 import argparse
 import json
@@ -217,7 +217,7 @@ def main(argv=None) -> int:
                     help="the critic's recipe again on these windows of the default portraits at "
                          "full resolution, where smeared mouths and dissolving eyes are a few pixels "
                          f"at 96 px (aiportrait_gen.critic_regions; one of {', '.join(R.REGIONS)}; "
-                         "'' = none; --critic-runs critics each, ~2 min per run per 735 faces on 2 threads)")
+                         "'' = none; --critic-runs critics each, 2-4 min per run per 735 faces)")
     ap.add_argument("--critic-regions", default="",
                     help="where the critic's signal lives at the default: these regions "
                          f"({','.join(R.REGIONS)} or 'all') swapped both ways, and the portraits "
